@@ -1,0 +1,23 @@
+//! # vkv-kv: the KV cache as a vector store
+//!
+//! A transformer's attention is a similarity search, so the KV cache is shaped like a vector
+//! store: storage (where bytes live, in which format) is separate from the index (which tokens a
+//! query reads), and a backend owns both *and* the attention computation. That last point is
+//! the contract ([`KvBackend`]): a retrieval or cluster backend must choose which keys to read,
+//! so it cannot hand back "all of K and V" for the model to attend over.
+//!
+//! - [`backend`]: the trait, the per-call inputs ([`Qkv`], [`Phase`]) and memory accounting.
+//! - [`backends::dense`]: [`DenseKv`], exact attention over every stored token: the oracle that
+//!   every other backend is tested against.
+//! - [`config`]: the attention geometry a backend is built for.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod backends;
+pub mod config;
+pub mod error;
+
+pub use backend::{KvBackend, MemoryUsage, Phase, Qkv};
+pub use backends::dense::{DenseKv, KvDtype};
+pub use config::AttnConfig;
+pub use error::{Error, Result};
