@@ -1,0 +1,98 @@
+//! The pre-norm decoder-only transformer (llama, qwen2).
+//!
+//! ```text
+//! x = embed(tokens)
+//! for each block:  h = rmsnorm(x);  q,k,v = h·Wq,Wk,Wv (+b);  rope(q,k)
+//!                  x += kv.attend(layer, q,k,v) · Wo            <- the one attention call site
+//!                  h = rmsnorm(x);  x += (silu(h·Wg) ⊙ h·Wu) · Wd
+//! logits = rmsnorm(x) · Woutᵀ
+//! ```
+//! The model holds no cache state: positions come from `kv.n_tokens()`.
+
+use vkv_kernels::ops::{self, RopeCache};
+use vkv_kernels::Tensor;
+use vkv_kv::{KvBackend, Phase, Qkv};
+
+use crate::config::ModelConfig;
+use crate::weights::Weights;
+use crate::{Error, Result};
+
+/// Which rows of logits a forward pass returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// None (prefill chunks before the last).
+    None,
+    /// The last token's only: `[1, vocab]`.
+    Last,
+    /// Every token's: `[n, vocab]` (perplexity, teacher forcing).
+    All,
+}
+
+/// A loaded transformer.
+#[derive(Debug, Clone)]
+pub struct Transformer {
+    /// Hyperparameters.
+    pub config: ModelConfig,
+    /// Weights.
+    pub weights: Weights,
+}
+
+impl Transformer {
+    /// Run `tokens` (appended after the `kv.n_tokens()` tokens already stored).
+    pub fn forward(&self, tokens: &[u32], kv: &mut dyn KvBackend, phase: Phase, want: Logits) -> Result<Tensor> {
+        let c = &self.config;
+        let n = tokens.len();
+        if n == 0 {
+            return Err(Error::Config("forward called with no tokens".into()));
+        }
+        let pos0 = kv.n_tokens();
+        if pos0 + n > c.context_length {
+            return Err(Error::ContextLength { tokens: pos0 + n, max: c.context_length });
+        }
+        let (h, d) = (c.hidden, c.head_dim);
+        let mut x = Tensor::zeros(&[n, h]);
+        {
+            let xs = x.as_mut_slice()?;
+            for (row, &t) in xs.chunks_exact_mut(h).zip(tokens) {
+                if t as usize >= c.vocab {
+                    return Err(Error::BadToken(t));
+                }
+                self.weights.embed.dequantize_row(t as usize, row)?;
+            }
+        }
+        let positions: Vec<usize> = (pos0..pos0 + n).collect();
+        let rope = RopeCache::new(c.rope_style, d, c.rope_theta, &positions)?;
+        let mut hbuf = Tensor::zeros(&[n, h]);
+        for (li, l) in self.weights.layers.iter().enumerate() {
+            ops::rms_norm(x.as_slice()?, &l.attn_norm, c.rms_eps, hbuf.as_mut_slice()?)?;
+            let mut q = l.q.forward(&hbuf)?;
+            let mut k = l.k.forward(&hbuf)?;
+            let v = l.v.forward(&hbuf)?;
+            rope.apply(q.as_mut_slice()?, c.n_heads)?;
+            rope.apply(k.as_mut_slice()?, c.n_kv_heads)?;
+            let q = q.reshape(&[n, c.n_heads, d])?;
+            let k = k.reshape(&[n, c.n_kv_heads, d])?;
+            let v = v.reshape(&[n, c.n_kv_heads, d])?;
+            let attn = kv.attend(li, Qkv { q: &q, k: &k, v: &v }, phase)?;
+            let attn = attn.reshape(&[n, c.n_heads * d])?;
+            let o = l.o.forward(&attn)?;
+            ops::add_assign(x.as_mut_slice()?, o.as_slice()?)?;
+
+            ops::rms_norm(x.as_slice()?, &l.ffn_norm, c.rms_eps, hbuf.as_mut_slice()?)?;
+            let mut g = l.gate.forward(&hbuf)?;
+            let u = l.up.forward(&hbuf)?;
+            ops::silu_mul(g.as_mut_slice()?, u.as_slice()?)?;
+            let dn = l.down.forward(&g)?;
+            ops::add_assign(x.as_mut_slice()?, dn.as_slice()?)?;
+        }
+        let rows: Vec<f32> = match want {
+            Logits::None => return Ok(Tensor::zeros(&[0, c.vocab])),
+            Logits::Last => x.row(n - 1)?.to_vec(),
+            Logits::All => x.into_vec()?,
+        };
+        let m = rows.len() / h;
+        let mut normed = vec![0.0; rows.len()];
+        ops::rms_norm(&rows, &self.weights.norm, c.rms_eps, &mut normed)?;
+        Ok(self.weights.output.forward(&Tensor::from_vec(&[m, h], normed)?)?)
+    }
+}
