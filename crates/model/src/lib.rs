@@ -13,8 +13,11 @@
 
 pub mod arch;
 pub mod config;
+pub mod fetch;
 pub mod error;
 pub mod gguf;
+pub mod registry;
+pub mod safetensors;
 pub mod weights;
 
 pub use arch::{Logits, Transformer};
