@@ -10,9 +10,13 @@
 //! disjoint partial results merge exactly ([`merge`]).
 
 mod exact;
+mod flash;
+pub mod layout;
 mod merge;
+pub mod micro;
 
 pub use exact::{attend_head_group, GroupQuery};
+pub use flash::{flash_attend, KvView, TILE};
 pub use merge::{merge_into, Partial};
 
 use half::f16;

@@ -7,7 +7,8 @@
 
 use half::f16;
 use rayon::prelude::*;
-use vkv_kernels::attention::{attend_head_group, GroupQuery, KvElem};
+use vkv_kernels::attention::micro::SimdElem;
+use vkv_kernels::attention::{flash_attend, layout, merge_into, GroupQuery, KvView, Partial};
 use vkv_kernels::Tensor;
 
 use crate::{AttnConfig, Error, KvBackend, MemoryUsage, Phase, Qkv, Result};
@@ -25,7 +26,11 @@ pub enum KvDtype {
 /// Query tokens per parallel task in prefill.
 const TOKENS_PER_TASK: usize = 16;
 
-/// One layer's K/V rows, per KV head.
+/// Decode splits the key range across threads (flash-decoding) once a head holds this many
+/// tokens; partial results merge exactly by log-sum-exp.
+const SPLIT_MIN_KEYS: usize = 1024;
+
+/// One layer's K/V, per KV head: keys in the blocked layout, values token-major.
 struct LayerStore<E> {
     k: Vec<Vec<E>>,
     v: Vec<Vec<E>>,
@@ -37,7 +42,17 @@ struct Store<E> {
     layers: Vec<LayerStore<E>>,
 }
 
-impl<E: KvElem> Store<E> {
+/// One parallel task: KV head `h`, query tokens `t0..t0+nt`, keys `k0..k1`.
+#[derive(Clone, Copy)]
+struct Task {
+    h: usize,
+    t0: usize,
+    nt: usize,
+    k0: usize,
+    k1: usize,
+}
+
+impl<E: SimdElem> Store<E> {
     fn new(cfg: AttnConfig) -> Self {
         let layers = (0..cfg.n_layers)
             .map(|_| LayerStore { k: vec![Vec::new(); cfg.n_kv_heads], v: vec![Vec::new(); cfg.n_kv_heads], len: 0 })
@@ -57,45 +72,52 @@ impl<E: KvElem> Store<E> {
             return Err(Error::ContextFull { needed: ls.len + n_new, capacity: c.max_tokens });
         }
         let (k, v) = (qkv.k.as_slice()?, qkv.v.as_slice()?);
+        let mut row = Vec::with_capacity(n_new * d);
         for h in 0..hk {
+            row.clear();
             for t in 0..n_new {
-                let src = (t * hk + h) * d;
-                ls.k[h].extend(k[src..src + d].iter().map(|x| E::from_f32(*x)));
-                ls.v[h].extend(v[src..src + d].iter().map(|x| E::from_f32(*x)));
+                row.extend_from_slice(&k[(t * hk + h) * d..(t * hk + h + 1) * d]);
+                ls.v[h].extend(v[(t * hk + h) * d..(t * hk + h + 1) * d].iter().map(|x| E::from_f32(*x)));
             }
+            layout::push_keys(&mut ls.k[h], ls.len, &row, d);
         }
         let first_pos = ls.len;
         ls.len += n_new;
+        let n_ctx = ls.len;
+        let tasks = plan(hk, n_new, n_ctx);
         let q = qkv.q.as_slice()?;
         let ls = &*ls;
-        let chunks = n_new.div_ceil(TOKENS_PER_TASK);
-        let parts: Vec<(usize, usize, Vec<f32>)> = (0..hk * chunks)
+        let parts: Vec<(Task, Vec<f32>, Vec<f32>)> = tasks
             .into_par_iter()
-            .map(|task| -> Result<(usize, usize, Vec<f32>)> {
-                let (h, ch) = (task / chunks, task % chunks);
-                let t0 = ch * TOKENS_PER_TASK;
-                let nt = (n_new - t0).min(TOKENS_PER_TASK);
+            .map(|tk| -> Result<(Task, Vec<f32>, Vec<f32>)> {
                 let gq = GroupQuery {
-                    q: &q[t0 * hq * d + h * g * d..],
-                    n_new: nt,
+                    q: &q[tk.t0 * hq * d + tk.h * g * d..],
+                    n_new: tk.nt,
                     g,
                     d,
                     stride_t: hq * d,
-                    first_pos: first_pos + t0,
+                    // Positions are relative to the key range start.
+                    first_pos: (first_pos + tk.t0).saturating_sub(tk.k0),
                     scale: c.scale(),
                 };
-                let mut out = vec![0.0f32; nt * g * d];
-                let mut lse = vec![0.0f32; nt * g];
-                attend_head_group(gq, &ls.k[h], &ls.v[h], &mut out, g * d, &mut lse)?;
-                Ok((h, t0, out))
+                let view = KvView { keys: &ls.k[tk.h][tk.k0 * d..], values: &ls.v[tk.h][tk.k0 * d..tk.k1 * d], n: tk.k1 - tk.k0 };
+                let mut out = vec![0.0f32; tk.nt * g * d];
+                let mut lse = vec![0.0f32; tk.nt * g];
+                flash_attend(gq, view, &mut out, g * d, &mut lse)?;
+                Ok((tk, out, lse))
             })
             .collect::<Result<_>>()?;
         let mut y = Tensor::zeros(&[n_new, hq, d]);
+        let mut y_lse = vec![f32::NEG_INFINITY; n_new * hq];
         let ys = y.as_mut_slice()?;
-        for (h, t0, out) in parts {
-            for (i, row) in out.chunks_exact(g * d).enumerate() {
-                let dst = (t0 + i) * hq * d + h * g * d;
-                ys[dst..dst + g * d].copy_from_slice(row);
+        for (tk, out, lse) in parts {
+            for i in 0..tk.nt {
+                for j in 0..g {
+                    let qh = tk.h * g + j;
+                    let dst = (tk.t0 + i) * hq * d + qh * d;
+                    let part = Partial { out: &out[(i * g + j) * d..(i * g + j + 1) * d], lse: lse[i * g + j] };
+                    merge_into(&mut ys[dst..dst + d], &mut y_lse[(tk.t0 + i) * hq + qh], part);
+                }
             }
         }
         Ok(y)
@@ -107,7 +129,8 @@ impl<E: KvElem> Store<E> {
             if ls.len > n {
                 ls.len = n;
                 for h in 0..self.cfg.n_kv_heads {
-                    ls.k[h].truncate(n * d);
+                    // Stale keys beyond n inside the last block are never read (n bounds every view).
+                    ls.k[h].truncate(layout::key_len(n, d));
                     ls.v[h].truncate(n * d);
                 }
             }
@@ -121,6 +144,35 @@ impl<E: KvElem> Store<E> {
     fn n_tokens(&self) -> usize {
         self.layers.last().map_or(0, |l| l.len)
     }
+}
+
+/// Split the work: prefill by query-token chunks; decode of a long context by key ranges
+/// (block-aligned) so that every thread has work even with few KV heads.
+fn plan(hk: usize, n_new: usize, n_ctx: usize) -> Vec<Task> {
+    let mut tasks = Vec::new();
+    if n_new == 1 && n_ctx >= SPLIT_MIN_KEYS {
+        let threads = rayon::current_num_threads().max(1);
+        let splits = (2 * threads).div_ceil(hk).max(1);
+        let per = n_ctx.div_ceil(splits).div_ceil(layout::BLOCK) * layout::BLOCK;
+        for h in 0..hk {
+            let mut k0 = 0;
+            while k0 < n_ctx {
+                let k1 = (k0 + per).min(n_ctx);
+                tasks.push(Task { h, t0: 0, nt: 1, k0, k1 });
+                k0 = k1;
+            }
+        }
+        return tasks;
+    }
+    for h in 0..hk {
+        let mut t0 = 0;
+        while t0 < n_new {
+            let nt = (n_new - t0).min(TOKENS_PER_TASK);
+            tasks.push(Task { h, t0, nt, k0: 0, k1: n_ctx });
+            t0 += nt;
+        }
+    }
+    tasks
 }
 
 enum AnyStore {
@@ -149,13 +201,16 @@ impl DenseKv {
 
     /// Keys and values of (layer, kv head) as f32 rows `[n, d]` (tests, index building).
     pub fn layer_head_f32(&self, layer: usize, head: usize) -> Result<(Vec<f32>, Vec<f32>)> {
-        fn conv<E: KvElem>(s: &Store<E>, layer: usize, head: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        fn conv<E: SimdElem>(s: &Store<E>, layer: usize, head: usize) -> Result<(Vec<f32>, Vec<f32>)> {
             let ls = s.layers.get(layer).ok_or(Error::Layer(layer))?;
-            let k = ls.k.get(head).ok_or_else(|| Error::Shape(format!("kv head {head}")))?;
-            let v = &ls.v[head];
-            let mut ko = vec![0.0; k.len()];
+            let kb = ls.k.get(head).ok_or_else(|| Error::Shape(format!("kv head {head}")))?;
+            let d = s.cfg.head_dim;
+            let mut ko = vec![0.0; ls.len * d];
+            for (t, row) in ko.chunks_exact_mut(d).enumerate() {
+                layout::key_row(kb, t, d, row);
+            }
+            let v = &ls.v[head][..ls.len * d];
             let mut vo = vec![0.0; v.len()];
-            E::to_f32_slice(k, &mut ko);
             E::to_f32_slice(v, &mut vo);
             Ok((ko, vo))
         }
@@ -239,6 +294,34 @@ mod tests {
         let y3 = inc.attend(0, Qkv { q: &t(&q, hq, 20, 21)?, k: &t(&k, hk, 20, 21)?, v: &t(&v, hk, 20, 21)? }, Phase::Decode)?;
         assert!(y3.as_slice()?.iter().zip(&y2[20 * hq * d..]).all(|(a, b)| (a - b).abs() < 1e-5));
         assert!(matches!(inc.attend(0, Qkv { q: &t(&q, hq, 0, n)?, k: &t(&k, hk, 0, n)?, v: &t(&v, hk, 0, n)? }, Phase::Prefill), Err(Error::ContextFull { .. })));
+        Ok(())
+    }
+
+    /// Decode over a long context takes the split-K path (key ranges merged by LSE); it must
+    /// equal the single-range reference kernel (`attend_head_group`, f32, unsplit) within 2e-5.
+    #[test]
+    fn split_decode_matches_reference() -> Result<()> {
+        let (hq, hk, d, n) = (14, 2, 64, 2100);
+        let cfg = AttnConfig { n_layers: 1, n_q_heads: hq, n_kv_heads: hk, head_dim: d, max_tokens: n };
+        let k: Vec<f32> = rnd(n * hk * d, 21).iter().map(|x| x * 3.0).collect();
+        let v = rnd(n * hk * d, 22);
+        let q = rnd(hq * d, 23);
+        let mut kv = DenseKv::new(cfg, KvDtype::F32)?;
+        let t = |x: &[f32], h: usize, a: usize, b: usize| Tensor::from_vec(&[b - a, h, d], x[a * h * d..b * h * d].to_vec());
+        let dummy_q = vec![0.0; (n - 1) * hq * d];
+        kv.attend(0, Qkv { q: &Tensor::from_vec(&[n - 1, hq, d], dummy_q)?, k: &t(&k, hk, 0, n - 1)?, v: &t(&v, hk, 0, n - 1)? }, Phase::Prefill)?;
+        let y = kv.attend(0, Qkv { q: &Tensor::from_vec(&[1, hq, d], q.clone())?, k: &t(&k, hk, n - 1, n)?, v: &t(&v, hk, n - 1, n)? }, Phase::Decode)?;
+        assert!(plan(hk, 1, n).len() > hk, "the split path must be exercised");
+        for h in 0..hk {
+            let kh: Vec<f32> = (0..n).flat_map(|i| k[(i * hk + h) * d..(i * hk + h + 1) * d].to_vec()).collect();
+            let vh: Vec<f32> = (0..n).flat_map(|i| v[(i * hk + h) * d..(i * hk + h + 1) * d].to_vec()).collect();
+            let g = hq / hk;
+            let gq = vkv_kernels::attention::GroupQuery { q: &q[h * g * d..], n_new: 1, g, d, stride_t: hq * d, first_pos: n - 1, scale: cfg.scale() };
+            let (mut o, mut l) = (vec![0.0; g * d], vec![0.0; g]);
+            vkv_kernels::attention::attend_head_group(gq, &kh, &vh, &mut o, g * d, &mut l)?;
+            let got = &y.as_slice()?[h * g * d..(h + 1) * g * d];
+            assert!(got.iter().zip(&o).all(|(a, b)| (a - b).abs() < 2e-5), "head {h}");
+        }
         Ok(())
     }
 }
