@@ -1,1 +1,30 @@
-fn main() {}
+//! `vkv`: the vectorkv command line. A thin front end over the library crates: parse flags,
+//! resolve the home directory, draw progress, print one clear error line on failure.
+
+mod args;
+mod cmd;
+mod home;
+mod progress;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: args::Cli) -> anyhow::Result<()> {
+    if let Some(t) = cli.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
+    }
+    let home = home::resolve(cli.home)?;
+    match cli.command {
+        args::Command::Pull(a) => cmd::pull::run(&home, a),
+        args::Command::Generate(a) => cmd::generate::run(&home, a),
+        args::Command::Chat(a) => cmd::chat::run(&home, a),
+        args::Command::Bench(a) => cmd::bench::run(&home, a),
+    }
+}

@@ -1,1 +1,16 @@
-//! placeholder
+//! # vkv-eval: proof of quality and speed
+//!
+//! - [`bench`]: prefill and decode tokens/s at given context depths, per KV mode, measured the
+//!   way llama-bench measures (random tokens; depth filled once, then reset between reps).
+//! - [`llama_cpp`]: runs `llama-bench` on the same GGUF so both engines appear side by side.
+//! - [`stats`]: medians and ratios.
+//!
+//! Why a library: the CLI is a thin front end; the same sweeps run from tests and scripts.
+#![warn(missing_docs)]
+
+pub mod bench;
+pub mod error;
+pub mod llama_cpp;
+pub mod stats;
+
+pub use error::{Error, Result};

@@ -16,6 +16,7 @@ pub mod config;
 pub mod fetch;
 pub mod error;
 pub mod gguf;
+pub mod loader;
 pub mod registry;
 pub mod safetensors;
 pub mod weights;

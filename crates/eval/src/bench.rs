@@ -1,0 +1,131 @@
+//! Speed at depth: prefill `n_prompt` new tokens, and decode `n_gen` tokens, after `depth`
+//! tokens are already in the KV cache.
+//!
+//! Mirrors llama-bench: random token ids; the depth is filled once per (mode, depth) and the
+//! cache is truncated back to it before every repetition, so only the measured work is timed.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use vkv_engine::KvMode;
+use vkv_kv::{KvBackend, Phase};
+use vkv_model::{Logits, Transformer};
+
+use crate::Result;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchSpec {
+    /// Context depths.
+    pub depths: Vec<usize>,
+    /// KV modes.
+    pub modes: Vec<KvMode>,
+    /// New prompt tokens per prefill measurement (llama-bench `-p`).
+    pub n_prompt: usize,
+    /// Generated tokens per decode measurement (llama-bench `-n`).
+    pub n_gen: usize,
+    /// Prefill micro-batch.
+    pub chunk: usize,
+    /// Seed of the random tokens.
+    pub seed: u64,
+}
+
+/// One measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// KV mode.
+    pub kv: String,
+    /// Depth.
+    pub depth: usize,
+    /// "pp" or "tg".
+    pub test: &'static str,
+    /// Tokens processed.
+    pub tokens: usize,
+    /// Seconds.
+    pub secs: f64,
+}
+
+impl Sample {
+    /// Tokens per second.
+    pub fn tps(&self) -> f64 {
+        self.tokens as f64 / self.secs.max(1e-12)
+    }
+}
+
+/// Pseudo-random token ids (SplitMix64), uniform over the vocabulary.
+pub fn random_tokens(n: usize, vocab: usize, seed: u64) -> Vec<u32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) % vocab.max(1) as u64) as u32
+        })
+        .collect()
+}
+
+/// A KV cache filled to `depth`, ready for repeated measurements.
+pub struct Prepared {
+    kv: Box<dyn KvBackend>,
+    depth: usize,
+    mode: String,
+}
+
+/// Build a cache for `mode` and fill it with `depth` random tokens (untimed), reporting
+/// progress through `on_chunk(tokens_done)`.
+pub fn prepare(model: &Transformer, mode: &KvMode, depth: usize, spec: &BenchSpec, on_chunk: &mut dyn FnMut(usize)) -> Result<Prepared> {
+    let cap = depth + spec.n_prompt.max(spec.n_gen) + 1;
+    let mut kv = mode.build(&model.config, cap)?;
+    if depth > 0 {
+        let toks = random_tokens(depth, model.config.vocab, spec.seed);
+        vkv_engine::prefill(model, kv.as_mut(), &toks, spec.chunk, on_chunk)?;
+    }
+    Ok(Prepared { kv, depth, mode: mode.to_string() })
+}
+
+impl Prepared {
+    /// Time one prefill of `n_prompt` tokens at this depth.
+    pub fn run_pp(&mut self, model: &Transformer, spec: &BenchSpec, rep: u64) -> Result<Sample> {
+        self.kv.truncate(self.depth)?;
+        let toks = random_tokens(spec.n_prompt, model.config.vocab, spec.seed ^ (rep + 1).wrapping_mul(7919));
+        let t0 = Instant::now();
+        for c in toks.chunks(spec.chunk.max(1)) {
+            model.forward(c, self.kv.as_mut(), Phase::Prefill, Logits::None)?;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "pp", tokens: spec.n_prompt, secs })
+    }
+
+    /// Time `n_gen` single-token forward passes (logits of the last token included).
+    pub fn run_tg(&mut self, model: &Transformer, spec: &BenchSpec, rep: u64) -> Result<Sample> {
+        self.kv.truncate(self.depth)?;
+        let toks = random_tokens(spec.n_gen, model.config.vocab, spec.seed ^ (rep + 1).wrapping_mul(104_729));
+        let t0 = Instant::now();
+        for &t in &toks {
+            model.forward(&[t], self.kv.as_mut(), Phase::Decode, Logits::Last)?;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "tg", tokens: spec.n_gen, secs })
+    }
+
+    /// Bytes the cache holds, per tier.
+    pub fn memory(&self) -> vkv_kv::MemoryUsage {
+        self.kv.memory()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_tokens_are_seeded_and_in_range() {
+        let a = random_tokens(1000, 50, 1);
+        assert_eq!(a, random_tokens(1000, 50, 1));
+        assert_ne!(a, random_tokens(1000, 50, 2));
+        assert!(a.iter().all(|t| *t < 50));
+        assert!((0..50).all(|t| a.contains(&t)));
+    }
+}
