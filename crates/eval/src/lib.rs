@@ -11,6 +11,7 @@
 pub mod bench;
 pub mod error;
 pub mod llama_cpp;
+pub mod ppl;
 pub mod stats;
 
 pub use error::{Error, Result};

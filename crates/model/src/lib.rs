@@ -21,6 +21,9 @@ pub mod registry;
 pub mod safetensors;
 pub mod weights;
 
+#[cfg(test)]
+mod format_tests;
+
 pub use arch::{Logits, Transformer};
 pub use config::{Arch, ModelConfig};
 pub use error::{Error, Result};

@@ -40,6 +40,26 @@ pub struct Transformer {
 impl Transformer {
     /// Run `tokens` (appended after the `kv.n_tokens()` tokens already stored).
     pub fn forward(&self, tokens: &[u32], kv: &mut dyn KvBackend, phase: Phase, want: Logits) -> Result<Tensor> {
+        let x = self.forward_hidden(tokens, kv, phase)?;
+        match want {
+            Logits::None => Ok(Tensor::zeros(&[0, self.config.vocab])),
+            Logits::Last => self.logits(x.row(tokens.len() - 1)?),
+            Logits::All => self.logits(x.as_slice()?),
+        }
+    }
+
+    /// Logits `[m, vocab]` of final hidden states `rows: [m, hidden]` (final norm applied here).
+    pub fn logits(&self, rows: &[f32]) -> Result<Tensor> {
+        let c = &self.config;
+        let m = rows.len() / c.hidden;
+        let mut normed = vec![0.0; rows.len()];
+        ops::rms_norm(rows, &self.weights.norm, c.rms_eps, &mut normed)?;
+        Ok(self.weights.output.forward(&Tensor::from_vec(&[m, c.hidden], normed)?)?)
+    }
+
+    /// Run `tokens` and return the last layer's hidden states `[n, hidden]` (before the final
+    /// norm): what [`Self::logits`] projects. Lets callers project only the rows they need.
+    pub fn forward_hidden(&self, tokens: &[u32], kv: &mut dyn KvBackend, phase: Phase) -> Result<Tensor> {
         let c = &self.config;
         let n = tokens.len();
         if n == 0 {
@@ -85,14 +105,6 @@ impl Transformer {
             let dn = l.down.forward(&g)?;
             ops::add_assign(x.as_mut_slice()?, dn.as_slice()?)?;
         }
-        let rows: Vec<f32> = match want {
-            Logits::None => return Ok(Tensor::zeros(&[0, c.vocab])),
-            Logits::Last => x.row(n - 1)?.to_vec(),
-            Logits::All => x.into_vec()?,
-        };
-        let m = rows.len() / h;
-        let mut normed = vec![0.0; rows.len()];
-        ops::rms_norm(&rows, &self.weights.norm, c.rms_eps, &mut normed)?;
-        Ok(self.weights.output.forward(&Tensor::from_vec(&[m, h], normed)?)?)
+        Ok(x)
     }
 }

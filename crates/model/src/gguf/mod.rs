@@ -171,4 +171,4 @@ impl AsRef<[u8]> for GgufFile {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
