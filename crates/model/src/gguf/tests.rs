@@ -5,74 +5,13 @@ use std::io::Write;
 
 use super::*;
 
-/// Writes a minimal GGUF v3 with the given metadata (u32 and string values) and F32 tensors.
+/// Writes a GGUF v3 with the given metadata and tensors `(name, dims, type id, bytes)`.
 pub(crate) fn write_gguf(path: &Path, kv: &[(&str, Value)], tensors: &[(&str, Vec<u64>, u32, Vec<u8>)]) -> std::io::Result<()> {
-    let mut b: Vec<u8> = Vec::new();
-    b.extend_from_slice(b"GGUF");
-    b.extend_from_slice(&3u32.to_le_bytes());
-    b.extend_from_slice(&(tensors.len() as u64).to_le_bytes());
-    b.extend_from_slice(&(kv.len() as u64).to_le_bytes());
-    fn s(b: &mut Vec<u8>, x: &str) {
-        b.extend_from_slice(&(x.len() as u64).to_le_bytes());
-        b.extend_from_slice(x.as_bytes());
-    }
-    fn val(b: &mut Vec<u8>, v: &Value) {
-        match v {
-            Value::U64(x) => {
-                b.extend_from_slice(&4u32.to_le_bytes());
-                b.extend_from_slice(&(*x as u32).to_le_bytes());
-            }
-            Value::F64(x) => {
-                b.extend_from_slice(&6u32.to_le_bytes());
-                b.extend_from_slice(&(*x as f32).to_le_bytes());
-            }
-            Value::Str(x) => {
-                b.extend_from_slice(&8u32.to_le_bytes());
-                s(b, x);
-            }
-            Value::Array(a) => {
-                b.extend_from_slice(&9u32.to_le_bytes());
-                b.extend_from_slice(&8u32.to_le_bytes());
-                b.extend_from_slice(&(a.len() as u64).to_le_bytes());
-                for e in a {
-                    s(b, e.as_str().unwrap_or(""));
-                }
-            }
-            Value::Bool(x) => {
-                b.extend_from_slice(&7u32.to_le_bytes());
-                b.push(*x as u8);
-            }
-            Value::I64(x) => {
-                b.extend_from_slice(&5u32.to_le_bytes());
-                b.extend_from_slice(&(*x as i32).to_le_bytes());
-            }
-        }
-    }
-    for (k, v) in kv {
-        s(&mut b, k);
-        val(&mut b, v);
-    }
-    let mut off = 0u64;
-    for (name, dims, ty, data) in tensors {
-        s(&mut b, name);
-        b.extend_from_slice(&(dims.len() as u32).to_le_bytes());
-        for d in dims {
-            b.extend_from_slice(&d.to_le_bytes());
-        }
-        b.extend_from_slice(&ty.to_le_bytes());
-        b.extend_from_slice(&off.to_le_bytes());
-        off += (data.len() as u64).div_ceil(32) * 32;
-    }
-    while b.len() % 32 != 0 {
-        b.push(0);
-    }
-    for (_, _, _, data) in tensors {
-        b.extend_from_slice(data);
-        while b.len() % 32 != 0 {
-            b.push(0);
-        }
-    }
-    std::fs::File::create(path)?.write_all(&b)
+    let ts: Vec<super::writer::TensorData> = tensors
+        .iter()
+        .map(|(n, d, t, b)| super::writer::TensorData { name: n.to_string(), dims: d.clone(), type_id: *t, data: b.clone() })
+        .collect();
+    std::fs::File::create(path)?.write_all(&super::writer::to_bytes(kv, &ts))
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
