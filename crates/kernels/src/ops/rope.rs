@@ -6,7 +6,8 @@
 //! - [`RopeStyle::Neox`] rotates `(x[i], x[i + d/2])`: Qwen2 in GGUF, and every HF safetensors
 //!   checkpoint (unpermuted).
 //!
-//! Frequencies: θ_i = pos · base^(−2i/d), computed in f64.
+//! Frequencies: θ_i = pos · base^(−2i/d), computed as ggml computes them (f32, θ multiplied by
+//! `base^(−2/d)` once per pair), so that angles match llama.cpp's to the last bit.
 
 use crate::{Error, Result};
 
@@ -38,12 +39,13 @@ impl RopeCache {
         let half = d / 2;
         let mut cos = Vec::with_capacity(positions.len() * half);
         let mut sin = Vec::with_capacity(positions.len() * half);
+        let theta_scale = theta.powf(-2.0 / d as f32);
         for &p in positions {
-            for i in 0..half {
-                let inv = (theta as f64).powf(-2.0 * i as f64 / d as f64);
-                let a = p as f64 * inv;
-                cos.push(a.cos() as f32);
-                sin.push(a.sin() as f32);
+            let mut a = p as f32;
+            for _ in 0..half {
+                cos.push(a.cos());
+                sin.push(a.sin());
+                a *= theta_scale;
             }
         }
         Ok(Self { style, half, cos, sin })
