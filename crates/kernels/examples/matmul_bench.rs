@@ -10,7 +10,9 @@
 //!
 //! m = 1 reports GB/s of weight bytes streamed; m > 1 reports effective GFLOP/s (2·m·n·k / time).
 //! Times are medians over repeated runs (the machine is shared; medians and ratios are what
-//! matter). Threads: rayon's default (all cores).
+//! matter). Threads: rayon's default (all cores). "cpu-rate" divides the work by the process
+//! CPU time per run over the thread count, i.e. what the threads achieve while they actually
+//! run: on a machine loaded by other work it is the better estimate of idle-machine speed.
 
 use std::time::{Duration, Instant};
 
@@ -67,18 +69,42 @@ fn random_matrix(ty: GgmlType, rows: usize, cols: usize, seed: u64) -> Result<QM
     QMatrix::new(ty, rows, cols, Bytes::from_vec(b))
 }
 
+/// CPU seconds (user + system, all threads) this process has used, from `/proc/self/stat`
+/// (clock ticks of 1/100 s); None where unavailable.
+fn process_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Timing of one measurement.
+struct Timing {
+    /// Median wall seconds per run.
+    wall: f64,
+    /// CPU seconds per run divided by the thread count: the wall time an otherwise idle machine
+    /// would show if the threads were busy throughout (robust to time stolen by other load).
+    cpu: f64,
+}
+
 /// Median seconds of `f` over runs taking about `budget` in total (3..=max_runs runs).
-fn median_secs(budget: Duration, max_runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+fn median_secs(budget: Duration, max_runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
     f()?; // warm-up (page faults, rayon start)
     let mut times = Vec::new();
     let start = Instant::now();
+    let cpu0 = process_cpu_secs();
     while times.len() < 3 || (start.elapsed() < budget && times.len() < max_runs) {
         let t = Instant::now();
         f()?;
         times.push(t.elapsed().as_secs_f64());
     }
+    let cpu = match (cpu0, process_cpu_secs()) {
+        (Some(a), Some(b)) => (b - a) / times.len() as f64 / rayon::current_num_threads() as f64,
+        _ => f64::NAN,
+    };
     times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    Ok(Timing { wall: times[times.len() / 2], cpu })
 }
 
 fn main() -> Result<()> {
@@ -89,6 +115,8 @@ fn main() -> Result<()> {
     }
     let type_filter: Vec<&String> = args.iter().filter(|a| a.starts_with('Q') || a.starts_with('F') || a.starts_with('B')).collect();
     let with_ref = !args.iter().any(|a| a == "noref");
+    // `reps<N>`: exactly N timed runs (for `perf stat` cycle counts), no time budget.
+    let reps: Option<usize> = args.iter().find_map(|a| a.strip_prefix("reps").and_then(|v| v.parse().ok()));
     use GgmlType::*;
     let shapes: Vec<(&str, usize, usize, Vec<GgmlType>)> = vec![
         ("attn_q/o", 896, 896, vec![Q5_0, Q8_0]),
@@ -103,10 +131,10 @@ fn main() -> Result<()> {
     ];
     println!("threads: {}  features: {:?}", rayon::current_num_threads(), vkv_kernels::cpu::features());
     println!(
-        "| {:<12} | {:>6}x{:<5} | {:<5} | {:>4} | {:>10} | {:>13} | {:>10} | {:>13} | {:>7} |",
-        "tensor", "rows", "cols", "type", "m", "fast", "fast rate", "reference", "ref rate", "speedup"
+        "| {:<12} | {:>6}x{:<5} | {:<5} | {:>4} | {:>10} | {:>13} | {:>13} | {:>10} | {:>13} | {:>7} |",
+        "tensor", "rows", "cols", "type", "m", "fast", "fast rate", "fast cpu-rate", "reference", "ref rate", "speedup"
     );
-    println!("|{:-<14}|{:-<15}|{:-<7}|{:-<6}|{:-<12}|{:-<15}|{:-<12}|{:-<15}|{:-<9}|", "", "", "", "", "", "", "", "", "");
+    println!("|{:-<14}|{:-<15}|{:-<7}|{:-<6}|{:-<12}|{:-<15}|{:-<15}|{:-<12}|{:-<15}|{:-<9}|", "", "", "", "", "", "", "", "", "", "");
     let mut rng = Rng(77);
     for (name, n, k, types) in shapes {
         for ty in types {
@@ -126,23 +154,27 @@ fn main() -> Result<()> {
                     }
                 };
                 let big = work > 5e10;
-                let tf = median_secs(Duration::from_millis(if big { 3000 } else { 700 }), 200, || w.matmul_into(&x, m, &mut y))?;
+                let tf = match reps {
+                    Some(r) => median_secs(Duration::ZERO, r.max(3), || w.matmul_into(&x, m, &mut y))?,
+                    None => median_secs(Duration::from_millis(if big { 3000 } else { 700 }), 200, || w.matmul_into(&x, m, &mut y))?,
+                };
                 let (tr, rr, speed) = if with_ref {
                     let budget = Duration::from_millis(if big { 1 } else { 500 });
-                    let tr = median_secs(budget, 50, || w.matmul_with(Path::Reference, &x, m, &mut y))?;
-                    (format!("{:8.3}ms", tr * 1e3), rate(tr), format!("{:6.1}x", tr / tf))
+                    let tr = median_secs(budget, 50, || w.matmul_with(Path::Reference, &x, m, &mut y))?.wall;
+                    (format!("{:8.3}ms", tr * 1e3), rate(tr), format!("{:6.1}x", tr / tf.wall))
                 } else {
                     ("-".into(), "-".into(), "-".into())
                 };
                 println!(
-                    "| {:<12} | {:>6}x{:<5} | {:<5} | {:>4} | {:>8.3}ms | {:>13} | {:>10} | {:>13} | {:>7} |",
+                    "| {:<12} | {:>6}x{:<5} | {:<5} | {:>4} | {:>8.3}ms | {:>13} | {:>13} | {:>10} | {:>13} | {:>7} |",
                     name,
                     n,
                     k,
                     ty.name(),
                     m,
-                    tf * 1e3,
-                    rate(tf),
+                    tf.wall * 1e3,
+                    rate(tf.wall),
+                    rate(tf.cpu),
                     tr,
                     rr,
                     speed

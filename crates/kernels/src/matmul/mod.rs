@@ -10,7 +10,11 @@
 //! - [`reference`]: the portable fallback and test oracle: dequantize a tile of W rows to f32,
 //!   f32 dots.
 
+mod gemm;
 mod gemv;
+#[cfg(target_arch = "x86_64")]
+mod kernel512;
+mod pack;
 mod reference;
 #[cfg(test)]
 mod tests;
@@ -22,6 +26,9 @@ use crate::{quant, Error, GgmlType, Result, Tensor};
 
 pub use reference::reference_matmul;
 
+/// Activation rows from which the GEMM beats repeated GEMV.
+const GEMM_MIN_M: usize = 4;
+
 /// An implementation of `matmul_into`, for tests and benchmarks that want a specific one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
@@ -29,14 +36,19 @@ pub enum Path {
     Reference,
     /// Quantize activations, then per-row integer dot kernels of the given implementation.
     Gemv(DotImpl),
+    /// Quantize activations, then the register-tiled AVX-512 VNNI GEMM.
+    Gemm,
 }
 
 impl Path {
     /// The fastest path on this CPU for `ty` and `m` activation rows.
-    pub fn select(ty: GgmlType, _m: usize) -> Self {
+    pub fn select(ty: GgmlType, m: usize) -> Self {
         let imp = DotImpl::best();
         if act_kind(ty).is_none() || imp == DotImpl::Scalar {
             return Self::Reference;
+        }
+        if m >= GEMM_MIN_M && gemm::available() {
+            return Self::Gemm;
         }
         Self::Gemv(imp)
     }
@@ -172,6 +184,7 @@ impl QMatrix {
         match path {
             Path::Reference => reference_matmul(self, x, m, y),
             Path::Gemv(imp) => gemv::gemv(self, imp, x, m, y),
+            Path::Gemm => gemm::gemm(self, x, m, y),
         }
     }
 

@@ -16,7 +16,11 @@ use crate::testutil::{weights, Rng};
 const MODEL_TOL: f64 = 4e-6;
 
 fn fast_paths() -> Vec<Path> {
-    [DotImpl::Avx2, DotImpl::Avx512].into_iter().filter(|i| i.available()).map(Path::Gemv).collect()
+    let mut p: Vec<Path> = [DotImpl::Avx2, DotImpl::Avx512].into_iter().filter(|i| i.available()).map(Path::Gemv).collect();
+    if gemm::available() {
+        p.push(Path::Gemm);
+    }
+    p
 }
 
 /// Checks `y` (from some path) for `w` and `x`; returns the worst (a)-ratio for reporting.

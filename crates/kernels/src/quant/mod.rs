@@ -9,7 +9,7 @@
 
 pub mod dot;
 mod float;
-mod kquants;
+pub(crate) mod kquants;
 mod legacy;
 pub mod q8;
 pub mod quantize;

@@ -117,6 +117,11 @@ impl Q8Rows {
         self.k
     }
 
+    /// All rows' quants, row-major (`m·k`).
+    pub fn all_qs(&self) -> &[i8] {
+        &self.qs
+    }
+
     /// Row `i` (panics only on an out-of-range `i`, which callers size by [`Self::m`]).
     pub fn row(&self, i: usize) -> Q8Row<'_> {
         let nb = self.k / QK8;
@@ -222,6 +227,11 @@ impl Q8KRows {
     /// Elements per row.
     pub fn k(&self) -> usize {
         self.k
+    }
+
+    /// All rows' quants, row-major (`m·k`).
+    pub fn all_qs(&self) -> &[i8] {
+        &self.qs
     }
 
     /// Row `i`.

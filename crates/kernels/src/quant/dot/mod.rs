@@ -54,12 +54,20 @@ pub enum ActRow<'a> {
     Q8K(Q8KRow<'a>),
 }
 
-impl ActRow<'_> {
+impl<'a> ActRow<'a> {
     /// Elements.
     pub fn len(&self) -> usize {
         match self {
             Self::Q8(r) => r.qs.len(),
             Self::Q8K(r) => r.qs.len(),
+        }
+    }
+
+    /// The quants.
+    pub fn qs(self) -> &'a [i8] {
+        match self {
+            Self::Q8(r) => r.qs,
+            Self::Q8K(r) => r.qs,
         }
     }
 
@@ -101,6 +109,14 @@ impl QActs {
         match self {
             Self::Q8(q) => q.m(),
             Self::Q8K(q) => q.m(),
+        }
+    }
+
+    /// All rows' quants, row-major (`m·k`).
+    pub fn all_qs(&self) -> &[i8] {
+        match self {
+            Self::Q8(q) => q.all_qs(),
+            Self::Q8K(q) => q.all_qs(),
         }
     }
 
