@@ -115,6 +115,14 @@ fn main() -> Result<()> {
     }
     let type_filter: Vec<&String> = args.iter().filter(|a| a.starts_with('Q') || a.starts_with('F') || a.starts_with('B')).collect();
     let with_ref = !args.iter().any(|a| a == "noref");
+    // `gemv` / `gemm`: force that path for the fast column (default: what matmul_into picks).
+    let force = if args.iter().any(|a| a == "gemv") {
+        Some(Path::Gemv(vkv_kernels::quant::dot::DotImpl::best()))
+    } else if args.iter().any(|a| a == "gemm") {
+        Some(Path::Gemm)
+    } else {
+        None
+    };
     // `reps<N>`: exactly N timed runs (for `perf stat` cycle counts), no time budget.
     let reps: Option<usize> = args.iter().find_map(|a| a.strip_prefix("reps").and_then(|v| v.parse().ok()));
     use GgmlType::*;
@@ -154,9 +162,13 @@ fn main() -> Result<()> {
                     }
                 };
                 let big = work > 5e10;
+                let mut fast = || match force {
+                    Some(p) => w.matmul_with(p, &x, m, &mut y),
+                    None => w.matmul_into(&x, m, &mut y),
+                };
                 let tf = match reps {
-                    Some(r) => median_secs(Duration::ZERO, r.max(3), || w.matmul_into(&x, m, &mut y))?,
-                    None => median_secs(Duration::from_millis(if big { 3000 } else { 700 }), 200, || w.matmul_into(&x, m, &mut y))?,
+                    Some(r) => median_secs(Duration::ZERO, r.max(3), &mut fast)?,
+                    None => median_secs(Duration::from_millis(if big { 3000 } else { 700 }), 200, &mut fast)?,
                 };
                 let (tr, rr, speed) = if with_ref {
                     let budget = Duration::from_millis(if big { 1 } else { 500 });

@@ -13,6 +13,8 @@
 mod gemm;
 mod gemv;
 #[cfg(target_arch = "x86_64")]
+mod fill512;
+#[cfg(target_arch = "x86_64")]
 mod kernel512;
 mod pack;
 mod reference;
@@ -27,7 +29,7 @@ use crate::{quant, Error, GgmlType, Result, Tensor};
 pub use reference::reference_matmul;
 
 /// Activation rows from which the GEMM beats repeated GEMV.
-const GEMM_MIN_M: usize = 4;
+const GEMM_MIN_M: usize = 3;
 
 /// An implementation of `matmul_into`, for tests and benchmarks that want a specific one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,7 +28,7 @@ use crate::GgmlType;
 pub(super) const NR: usize = 16;
 
 /// How a weight type maps onto the common form.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Spec {
     /// Elements per sub-block (scale granularity).
     pub g: usize,
@@ -70,18 +70,35 @@ pub(super) struct Panel {
 }
 
 impl Panel {
-    /// Fill with rows `r0..r0+NR` of `w` (rows past the end become zeros).
-    pub(super) fn fill(&mut self, w: &QMatrix, spec: Spec, r0: usize) {
-        let k = w.cols();
-        let ng = k / spec.g;
+    /// Size for `k` columns and `ng` sub-blocks, zeroed.
+    pub(super) fn reset(&mut self, k: usize, ng: usize, has_min: bool) {
         self.q.clear();
         self.q.resize(k * NR, 0);
         self.dw.clear();
         self.dw.resize(ng * NR, 0.0);
         self.mw.clear();
-        if spec.has_min {
+        if has_min {
             self.mw.resize(ng * NR, 0.0);
         }
+    }
+
+    /// Fill with rows `r0..r0+NR` of `w` (rows past the end become zeros), with the fastest
+    /// implementation this CPU has.
+    pub(super) fn fill(&mut self, w: &QMatrix, spec: Spec, r0: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::features().avx512 {
+            // SAFETY: avx512 f/bw/vl (and f16c, part of our avx2 level) detected; the caller
+            // passes the spec of w's type and r0 < rows.
+            return unsafe { super::fill512::fill(self, w, spec, r0) };
+        }
+        self.fill_scalar(w, spec, r0);
+    }
+
+    /// Portable [`Panel::fill`] (and the oracle of the SIMD one).
+    pub(super) fn fill_scalar(&mut self, w: &QMatrix, spec: Spec, r0: usize) {
+        let k = w.cols();
+        let ng = k / spec.g;
+        self.reset(k, ng, spec.has_min);
         self.row_q.resize(k, 0);
         self.row_dw.resize(ng, 0.0);
         self.row_mw.resize(ng, 0.0);

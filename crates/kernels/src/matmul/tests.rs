@@ -133,3 +133,29 @@ fn matmul_shape_errors() -> Result<()> {
     assert!(QMatrix::new(GgmlType::Q8_0, 2, 32, Bytes::from_vec(vec![0; 67])).is_err());
     Ok(())
 }
+
+/// The AVX-512 panel fill builds byte-for-byte what the scalar fill builds (full and partial
+/// panels, every type, raw random blocks so every bit pattern of the fields is exercised).
+#[test]
+fn simd_panel_fill_matches_scalar() -> Result<()> {
+    use super::pack::{Panel, Spec, NR};
+    if !crate::cpu::features().avx512 {
+        return Ok(());
+    }
+    for ty in QTYPES {
+        let Some(spec) = Spec::of(ty) else { continue };
+        let k = 2 * ty.block_size().max(256);
+        for rows in [5usize, 16, 37] {
+            let w = QMatrix::new(ty, rows, k, Bytes::from_vec(weights(ty, rows, k, rows as u64, true)?))?;
+            for r0 in (0..rows).step_by(NR) {
+                let (mut a, mut b) = (Panel::default(), Panel::default());
+                a.fill_scalar(&w, spec, r0);
+                b.fill(&w, spec, r0);
+                assert_eq!(a.q, b.q, "{ty:?} rows={rows} r0={r0} quants");
+                assert_eq!(a.dw, b.dw, "{ty:?} rows={rows} r0={r0} scales");
+                assert_eq!(a.mw, b.mw, "{ty:?} rows={rows} r0={r0} mins");
+            }
+        }
+    }
+    Ok(())
+}
