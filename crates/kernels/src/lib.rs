@@ -29,6 +29,8 @@ pub mod matmul;
 pub mod ops;
 pub mod quant;
 pub mod tensor;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use dtype::GgmlType;
 pub use error::{Error, Result};

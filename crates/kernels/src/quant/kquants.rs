@@ -7,6 +7,20 @@
 
 use super::rd_f16;
 
+/// The 8 six-bit scales (bytes 0..8) and 8 mins (bytes 8..16) of a Q4_K `scales[12]`, by
+/// llama.cpp's `utmp` shuffle.
+#[inline(always)]
+pub(crate) fn q4k_scales_mins(s: &[u8]) -> [u32; 4] {
+    const KMASK1: u32 = 0x3f3f_3f3f;
+    const KMASK2: u32 = 0x0f0f_0f0f;
+    const KMASK3: u32 = 0x0303_0303;
+    let u = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+    let (u0, u1, u2) = (u(0), u(1), u(2));
+    let t3 = ((u2 >> 4) & KMASK2) | (((u1 >> 6) & KMASK3) << 4);
+    let t1 = (u2 & KMASK2) | (((u0 >> 6) & KMASK3) << 4);
+    [u0 & KMASK1, t1, u1 & KMASK1, t3]
+}
+
 /// The 6-bit scale and min of sub-block `j` (0..8) of a Q4_K block's 12 `scales` bytes.
 #[inline]
 pub fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {

@@ -3,10 +3,16 @@
 //! The scalar functions here are the oracle: every SIMD path in [`crate::matmul`] is tested
 //! against `dequantize_row` followed by an f64 dot product. Layouts follow llama.cpp's
 //! `ggml-common.h` / `ggml-quants.c` byte for byte (little-endian, packed blocks).
+//!
+//! Also here: activation quantization ([`q8`]), reference weight quantizers ([`quantize`]) and
+//! the quantized dot-product kernels ([`dot`]).
 
+pub mod dot;
 mod float;
-mod kquants;
+pub(crate) mod kquants;
 mod legacy;
+pub mod q8;
+pub mod quantize;
 
 use crate::{Error, GgmlType, Result};
 

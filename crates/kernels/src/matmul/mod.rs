@@ -2,13 +2,59 @@
 //!
 //! W has `rows` output features of `cols` inputs each, stored row by row in its GGML type.
 //! `x` is `[m, cols]` f32 (m = 1 for decode, a prefill chunk otherwise); `y` is `[m, rows]`.
-//! The work is split over output rows with rayon, so each thread streams a disjoint slice of W.
+//!
+//! Paths, chosen per call by [`Path::select`]:
+//! - [`gemv`]: quantized types with few activation rows. The activations are quantized once
+//!   (Q8_0/Q8_1/Q8_K as llama.cpp does), then integer dot kernels stream W; rows are split
+//!   over rayon threads so each thread streams a disjoint slice of W.
+//! - [`reference`]: the portable fallback and test oracle: dequantize a tile of W rows to f32,
+//!   f32 dots.
+
+mod gemm;
+mod gemv;
+#[cfg(target_arch = "x86_64")]
+mod fill512;
+#[cfg(target_arch = "x86_64")]
+mod kernel512;
+mod pack;
+mod reference;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
+use crate::quant::dot::{act_kind, DotImpl};
 use crate::{quant, Error, GgmlType, Result, Tensor};
+
+pub use reference::reference_matmul;
+
+/// Activation rows from which the GEMM beats repeated GEMV.
+const GEMM_MIN_M: usize = 3;
+
+/// An implementation of `matmul_into`, for tests and benchmarks that want a specific one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Dequantize to f32 and use f32 dots (portable; the test oracle).
+    Reference,
+    /// Quantize activations, then per-row integer dot kernels of the given implementation.
+    Gemv(DotImpl),
+    /// Quantize activations, then the register-tiled AVX-512 VNNI GEMM.
+    Gemm,
+}
+
+impl Path {
+    /// The fastest path on this CPU for `ty` and `m` activation rows.
+    pub fn select(ty: GgmlType, m: usize) -> Self {
+        let imp = DotImpl::best();
+        if act_kind(ty).is_none() || imp == DotImpl::Scalar {
+            return Self::Reference;
+        }
+        if m >= GEMM_MIN_M && gemm::available() {
+            return Self::Gemm;
+        }
+        Self::Gemv(imp)
+    }
+}
 
 /// A shared, immutable byte range: a slice of a memory-mapped file or an owned buffer.
 #[derive(Clone)]
@@ -120,42 +166,38 @@ impl QMatrix {
         Ok(y)
     }
 
-    /// `y[m, rows] = x[m, cols] · Wᵀ` into a caller buffer.
+    /// `y[m, rows] = x[m, cols] · Wᵀ` into a caller buffer, by the fastest path for this CPU.
     pub fn matmul_into(&self, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
+        self.matmul_with(Path::select(self.ty, m), x, m, y)
+    }
+
+    /// `y = x · Wᵀ` by a named path (tests, benchmarks). Errors if the CPU cannot run it.
+    pub fn matmul_with(&self, path: Path, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
         if x.len() != m * self.cols || y.len() != m * self.rows {
             return Err(Error::Shape(format!("matmul_into: x {} y {} for m={m} W {}x{}", x.len(), y.len(), self.rows, self.cols)));
         }
-        reference_matmul(self, x, m, y)
+        if m == 0 || self.rows == 0 {
+            return Ok(());
+        }
+        if self.cols == 0 {
+            y.fill(0.0);
+            return Ok(());
+        }
+        match path {
+            Path::Reference => reference_matmul(self, x, m, y),
+            Path::Gemv(imp) => gemv::gemv(self, imp, x, m, y),
+            Path::Gemm => gemm::gemm(self, x, m, y),
+        }
+    }
+
+    /// All the weight bytes, rows back to back.
+    pub(crate) fn data(&self) -> &[u8] {
+        self.data.as_slice()
+    }
+
+    /// Bytes per row.
+    pub(crate) fn stride(&self) -> usize {
+        self.row_bytes
     }
 }
 
-/// Portable path: dequantize a tile of W rows once, dot with every x row.
-fn reference_matmul(w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
-    const TILE: usize = 16;
-    let (n, k) = (w.rows, w.cols);
-    let tiles: Vec<(usize, Vec<f32>)> = (0..n.div_ceil(TILE))
-        .into_par_iter()
-        .map(|t| -> Result<(usize, Vec<f32>)> {
-            let r0 = t * TILE;
-            let r1 = (r0 + TILE).min(n);
-            let mut wt = vec![0.0f32; (r1 - r0) * k];
-            for (i, row) in wt.chunks_exact_mut(k).enumerate() {
-                w.dequantize_row(r0 + i, row)?;
-            }
-            let mut out = vec![0.0f32; m * (r1 - r0)];
-            for (i, xr) in x.chunks_exact(k).enumerate() {
-                for (j, wr) in wt.chunks_exact(k).enumerate() {
-                    out[i * (r1 - r0) + j] = crate::ops::dot(xr, wr);
-                }
-            }
-            Ok((r0, out))
-        })
-        .collect::<Result<_>>()?;
-    for (r0, out) in tiles {
-        let w_t = out.len() / m.max(1);
-        for i in 0..m {
-            y[i * n + r0..i * n + r0 + w_t].copy_from_slice(&out[i * w_t..(i + 1) * w_t]);
-        }
-    }
-    Ok(())
-}

@@ -1,0 +1,161 @@
+//! Every fast matmul path against (a) the f64 reference `x · dequant(W)ᵀ` within the error the
+//! Q8 activation quantization can introduce, and (b) the scalar model of the same quantized
+//! arithmetic within f32 rounding (so that lane-order bugs cannot hide inside (a)).
+//!
+//! (a) Bound: quantizing x in blocks with scale d = amax/127 (rounded through f16 for Q8_0/1:
+//! ≤ 2^-11 relative, times |q| ≤ 127) moves each element by at most 0.5·d + 127·2^-11·d <
+//! 0.57·d, so |Δy| ≤ 0.57 · Σ_blocks (amax_b/127) · Σ_{l∈b} |w_l|, plus 1e-5 · Σ|w·x| of f32
+//! rounding. (b) Bound: 4e-6 · magnitude of [`crate::quant::dot::scalar::ModelDot`].
+
+use super::*;
+use crate::quant::dot::scalar::dot_model;
+use crate::quant::dot::{ActKind, QActs};
+use crate::quant::dot::tests::QTYPES;
+use crate::testutil::{weights, Rng};
+
+const MODEL_TOL: f64 = 4e-6;
+
+fn fast_paths() -> Vec<Path> {
+    let mut p: Vec<Path> = [DotImpl::Avx2, DotImpl::Avx512].into_iter().filter(|i| i.available()).map(Path::Gemv).collect();
+    if gemm::available() {
+        p.push(Path::Gemm);
+    }
+    p
+}
+
+/// Checks `y` (from some path) for `w` and `x`; returns the worst (a)-ratio for reporting.
+fn check(w: &QMatrix, x: &[f32], m: usize, y: &[f32], what: &str) -> Result<f64> {
+    let (n, k) = (w.rows(), w.cols());
+    let wd = w.dequantize()?;
+    let qb = match act_kind(w.ty()) {
+        Some(ActKind::Q8_K) => 256,
+        _ => 32,
+    };
+    let acts = QActs::quantize(w.ty(), x, m, k)?;
+    let mut worst = 0.0f64;
+    for i in 0..m {
+        let xi = &x[i * k..(i + 1) * k];
+        for r in 0..n {
+            let wr = &wd[r * k..(r + 1) * k];
+            let exact: f64 = wr.iter().zip(xi).map(|(&a, &b)| a as f64 * b as f64).sum();
+            let absum: f64 = wr.iter().zip(xi).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum();
+            let mut bound = 1e-5 * absum + 1e-12;
+            for (xb, wb) in xi.chunks_exact(qb).zip(wr.chunks_exact(qb)) {
+                let amax = xb.iter().fold(0.0f32, |a, v| a.max(v.abs())) as f64;
+                bound += 0.57 * amax / 127.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>();
+            }
+            let got = y[i * n + r] as f64;
+            let err = (got - exact).abs();
+            assert!(err <= bound, "{what} ({i},{r}): got {got} exact {exact} err {err:e} bound {bound:e}");
+            worst = worst.max(err / bound);
+            let model = dot_model(w.ty(), w.row_bytes(r), acts.row(i))?;
+            let merr = (got - model.value).abs();
+            assert!(
+                merr <= MODEL_TOL * model.magnitude + 1e-30,
+                "{what} ({i},{r}): got {got} model {} err {merr:e} mag {:e}",
+                model.value,
+                model.magnitude
+            );
+        }
+    }
+    Ok(worst)
+}
+
+#[test]
+fn quantized_paths_match_reference_and_model() -> Result<()> {
+    let mut rng = Rng::new(21);
+    let mut seed = 0;
+    for ty in QTYPES {
+        let bs = ty.block_size();
+        for &nblk in &[1usize, 3] {
+            let k = bs * nblk;
+            for &rows in &[1usize, 3, 17, 129] {
+                for &m in &[1usize, 2, 5, 33] {
+                    seed += 1;
+                    let raw = seed % 2 == 0;
+                    let w = QMatrix::new(ty, rows, k, Bytes::from_vec(weights(ty, rows, k, seed, raw)?))?;
+                    let x = rng.vec(m * k, 1.0);
+                    for path in fast_paths() {
+                        let mut y = vec![f32::NAN; m * rows];
+                        w.matmul_with(path, &x, m, &mut y)?;
+                        check(&w, &x, m, &y, &format!("{ty:?} {path:?} {rows}x{k} m={m} raw={raw}"))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Longer rows with real-model widths, one m, to exercise many blocks per row.
+#[test]
+fn quantized_paths_long_rows() -> Result<()> {
+    let mut rng = Rng::new(5);
+    for ty in QTYPES {
+        let k = 1792;
+        let k = k / ty.block_size() * ty.block_size();
+        let w = QMatrix::new(ty, 40, k, Bytes::from_vec(weights(ty, 40, k, 3, false)?))?;
+        let x = rng.vec(3 * k, 1.0);
+        for path in fast_paths() {
+            let mut y = vec![f32::NAN; 3 * 40];
+            w.matmul_with(path, &x, 3, &mut y)?;
+            check(&w, &x, 3, &y, &format!("{ty:?} {path:?} long"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The reference path itself against the f64 product of the dequantized weights.
+#[test]
+fn reference_path_is_exact_f32() -> Result<()> {
+    let mut rng = Rng::new(2);
+    let w = QMatrix::new(GgmlType::Q4_K, 5, 256, Bytes::from_vec(weights(GgmlType::Q4_K, 5, 256, 1, true)?))?;
+    let x = rng.vec(2 * 256, 1.0);
+    let mut y = vec![0.0; 10];
+    w.matmul_with(Path::Reference, &x, 2, &mut y)?;
+    let wd = w.dequantize()?;
+    for i in 0..2 {
+        for r in 0..5 {
+            let e: f64 = (0..256).map(|l| wd[r * 256 + l] as f64 * x[i * 256 + l] as f64).sum();
+            let mag: f64 = (0..256).map(|l| (wd[r * 256 + l] as f64 * x[i * 256 + l] as f64).abs()).sum();
+            assert!((y[i * 5 + r] as f64 - e).abs() <= 1e-6 * mag);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn matmul_shape_errors() -> Result<()> {
+    let w = QMatrix::new(GgmlType::Q8_0, 2, 32, Bytes::from_vec(weights(GgmlType::Q8_0, 2, 32, 1, false)?))?;
+    let mut y = vec![0.0; 2];
+    assert!(w.matmul_into(&[0.0; 31], 1, &mut y).is_err());
+    assert!(w.matmul_into(&[0.0; 32], 1, &mut y[..1]).is_err());
+    assert!(QMatrix::new(GgmlType::Q8_0, 2, 32, Bytes::from_vec(vec![0; 67])).is_err());
+    Ok(())
+}
+
+/// The AVX-512 panel fill builds byte-for-byte what the scalar fill builds (full and partial
+/// panels, every type, raw random blocks so every bit pattern of the fields is exercised).
+#[test]
+fn simd_panel_fill_matches_scalar() -> Result<()> {
+    use super::pack::{Panel, Spec, NR};
+    if !crate::cpu::features().avx512 {
+        return Ok(());
+    }
+    for ty in QTYPES {
+        let Some(spec) = Spec::of(ty) else { continue };
+        let k = 2 * ty.block_size().max(256);
+        for rows in [5usize, 16, 37] {
+            let w = QMatrix::new(ty, rows, k, Bytes::from_vec(weights(ty, rows, k, rows as u64, true)?))?;
+            for r0 in (0..rows).step_by(NR) {
+                let (mut a, mut b) = (Panel::default(), Panel::default());
+                a.fill_scalar(&w, spec, r0);
+                b.fill(&w, spec, r0);
+                assert_eq!(a.q, b.q, "{ty:?} rows={rows} r0={r0} quants");
+                assert_eq!(a.dw, b.dw, "{ty:?} rows={rows} r0={r0} scales");
+                assert_eq!(a.mw, b.mw, "{ty:?} rows={rows} r0={r0} mins");
+            }
+        }
+    }
+    Ok(())
+}
