@@ -12,11 +12,15 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod gguf;
+pub mod tokenizer;
 pub mod weights;
 
 pub use arch::{Logits, Transformer};
+pub use chat::{ChatMessage, ChatTemplate};
 pub use config::{Arch, ModelConfig};
 pub use error::{Error, Result};
+pub use tokenizer::{EncodeOptions, StreamDecoder, Tokenizer};
