@@ -77,7 +77,7 @@ impl Bpe {
             // llama.cpp: every byte of the symbol's text that is itself a token.
             let fallback = s
                 .bytes()
-                .filter_map(|b| std::str::from_utf8(&[b]).ok().and_then(|t| id_of(t)))
+                .filter_map(|b| std::str::from_utf8(&[b]).ok().and_then(&id_of))
                 .collect();
             synthetic_fallback.push(fallback);
             synthetic.insert(s.to_owned(), id);

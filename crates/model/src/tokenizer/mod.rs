@@ -4,14 +4,14 @@
 //! GGUF path reimplements llama.cpp's byte-level BPE pipeline step by step rather than
 //! approximating it with a generic library:
 //!
-//! 1. [`special`]: cut special-token texts out of the raw text (`parse_special`);
-//! 2. [`pretokenize`]: split each remaining fragment into words with the model's
-//!    pre-tokenizer (`tokenizer.ggml.pre`), using llama.cpp's Unicode tables ([`unicode`]);
-//! 3. [`bpe`]: merge each word's bytes ([`bytes`] maps them to vocabulary characters).
+//! 1. `special`: cut special-token texts out of the raw text (`parse_special`);
+//! 2. `pretokenize`: split each remaining fragment into words with the model's
+//!    pre-tokenizer (`tokenizer.ggml.pre`), using llama.cpp's Unicode tables (`unicode`);
+//! 3. `bpe`: merge each word's bytes (`bytes` maps them to vocabulary characters).
 //!
-//! Decoding maps each id to the bytes of its piece ([`vocab`] precomputes them), and
-//! [`StreamDecoder`] ([`stream`]) releases text only at UTF-8 character boundaries.
-//! HF `tokenizer.json` files go through the `tokenizers` crate instead ([`hf`]).
+//! Decoding maps each id to the bytes of its piece (`vocab` precomputes them), and
+//! [`StreamDecoder`] (`stream`) releases text only at UTF-8 character boundaries.
+//! HF `tokenizer.json` files go through the `tokenizers` crate instead (`hf`).
 
 mod bpe;
 mod bytes;
@@ -55,6 +55,8 @@ pub struct Tokenizer {
     chat_template: Option<String>,
 }
 
+// One per tokenizer: the unboxed merge table's size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Backend {
     /// GGUF byte-level BPE.

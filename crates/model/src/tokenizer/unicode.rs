@@ -27,7 +27,8 @@ impl Flags {
     pub(crate) const MARK: u8 = 0x08;
     /// `\p{P}`.
     pub(crate) const PUNCTUATION: u8 = 0x10;
-    /// `\p{S}`.
+    /// `\p{S}` (part of the table's bit layout).
+    #[allow(dead_code)]
     pub(crate) const SYMBOL: u8 = 0x20;
     /// `\p{C}` other than unassigned (part of the table's bit layout).
     #[allow(dead_code)]
