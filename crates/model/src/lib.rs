@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod chat;
 pub mod config;
 pub mod fetch;
 pub mod error;
@@ -19,11 +20,14 @@ pub mod gguf;
 pub mod loader;
 pub mod registry;
 pub mod safetensors;
+pub mod tokenizer;
 pub mod weights;
 
 #[cfg(test)]
 mod format_tests;
 
 pub use arch::{Logits, Transformer};
+pub use chat::{ChatMessage, ChatTemplate};
 pub use config::{Arch, ModelConfig};
 pub use error::{Error, Result};
+pub use tokenizer::{EncodeOptions, StreamDecoder, Tokenizer};
