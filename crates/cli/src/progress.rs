@@ -15,10 +15,6 @@ impl Bar {
     pub fn bytes() -> Self {
         Self { bar: Mutex::new(None), bytes: true }
     }
-    /// Bars counting items (tokens).
-    pub fn items() -> Self {
-        Self { bar: Mutex::new(None), bytes: false }
-    }
 }
 
 /// A bar for `total` items with a message, drawn on stderr.

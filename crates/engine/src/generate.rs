@@ -64,18 +64,27 @@ pub fn prefill(
     Ok(last)
 }
 
-/// Prefill `prompt`, then sample up to `max_tokens`, calling `on_token` for each generated token
-/// (return `ControlFlow::Break` to stop). Stops at an end-of-generation token (not emitted).
+/// What to generate.
+pub struct GenerateOptions<'a> {
+    /// Tokens to generate at most.
+    pub max_tokens: usize,
+    /// The sampler (owns its RNG state).
+    pub sampler: Sampler,
+    /// End-of-generation test (the token is not emitted).
+    pub is_eog: &'a dyn Fn(u32) -> bool,
+}
+
+/// Prefill `prompt` (appended after what `kv` already holds), then sample up to `max_tokens`,
+/// calling `on_token` for each generated token (return `ControlFlow::Break` to stop).
 pub fn generate(
     model: &Transformer,
     kv: &mut dyn KvBackend,
     prompt: &[u32],
-    max_tokens: usize,
-    sampler: &mut Sampler,
-    is_eog: &dyn Fn(u32) -> bool,
+    opts: GenerateOptions<'_>,
     on_prefill: &mut dyn FnMut(usize),
     on_token: &mut dyn FnMut(u32) -> ControlFlow<()>,
 ) -> Result<(Vec<u32>, GenStats)> {
+    let GenerateOptions { max_tokens, mut sampler, is_eog } = opts;
     let total = kv.n_tokens() + prompt.len() + max_tokens;
     if total > model.config.context_length {
         return Err(Error::Request(format!(

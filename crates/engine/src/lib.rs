@@ -14,6 +14,6 @@ pub mod kvmode;
 pub mod sampling;
 
 pub use error::{Error, Result};
-pub use generate::{generate, prefill, GenStats, PREFILL_CHUNK};
+pub use generate::{generate, prefill, GenStats, GenerateOptions, PREFILL_CHUNK};
 pub use kvmode::KvMode;
 pub use sampling::{Sampler, SamplingParams};

@@ -9,6 +9,7 @@ use crate::fetch::{self, Progress};
 use crate::gguf::GgufFile;
 use crate::registry;
 use crate::safetensors::HfDir;
+use crate::tokenizer::Tokenizer;
 use crate::weights::Weights;
 use crate::{Error, Result};
 
@@ -57,6 +58,8 @@ pub struct LoadedModel {
     pub gguf: Option<GgufFile>,
     /// A short name for reports (`general.name`, or the file/directory name).
     pub name: String,
+    /// The tokenizer (from GGUF metadata, or the directory's `tokenizer.json`).
+    pub tokenizer: Tokenizer,
 }
 
 /// Load weights and config from `source`.
@@ -67,14 +70,26 @@ pub fn load(source: &ModelSource) -> Result<LoadedModel> {
             let config = ModelConfig::from_gguf(&g)?;
             let weights = Weights::load(&g, &config)?;
             let name = g.get("general.name").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| file_name(path));
-            Ok(LoadedModel { transformer: Transformer { config, weights }, source: source.clone(), gguf: Some(g), name })
+            let tokenizer = Tokenizer::from_gguf(&g)?;
+            check_vocab(&tokenizer, &config)?;
+            Ok(LoadedModel { transformer: Transformer { config, weights }, source: source.clone(), gguf: Some(g), name, tokenizer })
         }
         ModelSource::HfDir(dir) => {
             let (hf, config) = HfDir::open(dir)?;
             let weights = Weights::load(&hf, &config)?;
-            Ok(LoadedModel { transformer: Transformer { config, weights }, source: source.clone(), gguf: None, name: file_name(dir) })
+            let tokenizer = Tokenizer::from_hf_json(&dir.join("tokenizer.json"))?;
+            check_vocab(&tokenizer, &config)?;
+            Ok(LoadedModel { transformer: Transformer { config, weights }, source: source.clone(), gguf: None, name: file_name(dir), tokenizer })
         }
     }
+}
+
+/// A tokenizer whose ids exceed the embedding would index out of the model: refuse it.
+fn check_vocab(tok: &Tokenizer, cfg: &ModelConfig) -> Result<()> {
+    if tok.vocab_size() > cfg.vocab {
+        return Err(Error::Tokenizer(format!("the tokenizer has {} tokens but the model's embedding has {} rows: wrong tokenizer for this model", tok.vocab_size(), cfg.vocab)));
+    }
+    Ok(())
 }
 
 fn file_name(p: &Path) -> String {

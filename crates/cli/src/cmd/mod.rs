@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod chat;
+mod common;
 pub mod generate;
 pub mod pull;
