@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::gguf::tests::write_gguf;
 use crate::gguf::Value;
-use crate::loader::{load, ModelSource};
+use crate::loader::{load_transformer, ModelSource};
 use crate::{Logits, Result};
 
 const VOCAB: usize = 64;
@@ -126,18 +126,18 @@ fn write_both(dir: &Path) -> std::io::Result<()> {
 fn gguf_and_safetensors_agree() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("vkv-format-test-{}", std::process::id()));
     write_both(&dir).map_err(|e| crate::Error::io(&dir, e))?;
-    let a = load(&ModelSource::Gguf(dir.join("tiny.gguf")))?;
-    let b = load(&ModelSource::HfDir(dir.join("hf")))?;
+    let a = load_transformer(&ModelSource::Gguf(dir.join("tiny.gguf")))?.0;
+    let b = load_transformer(&ModelSource::HfDir(dir.join("hf")))?.0;
     let toks: Vec<u32> = (0..40).map(|i| (i * 7 + 3) % VOCAB as u32).collect();
     let mk = |m: &crate::Transformer| vkv_kv::DenseKv::new(m.config.attn(128), vkv_kv::KvDtype::F32);
-    let (mut ka, mut kb) = (mk(&a.transformer)?, mk(&b.transformer)?);
-    let la = a.transformer.forward(&toks, &mut ka, vkv_kv::Phase::Prefill, Logits::All)?;
-    let lb = b.transformer.forward(&toks, &mut kb, vkv_kv::Phase::Prefill, Logits::All)?;
+    let (mut ka, mut kb) = (mk(&a)?, mk(&b)?);
+    let la = a.forward(&toks, &mut ka, vkv_kv::Phase::Prefill, Logits::All)?;
+    let lb = b.forward(&toks, &mut kb, vkv_kv::Phase::Prefill, Logits::All)?;
     let (la, lb) = (la.as_slice()?, lb.as_slice()?);
     let max = la.iter().zip(lb).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     assert!(max < 1e-4, "max |Δlogit| = {max}");
     // And the permutation matters: the GGUF file read as if it were NEOX gives other logits.
-    let mut wrong = a.transformer.clone();
+    let mut wrong = a.clone();
     wrong.config.rope_style = vkv_kernels::ops::RopeStyle::Neox;
     let mut kw = mk(&wrong)?;
     let lw = wrong.forward(&toks, &mut kw, vkv_kv::Phase::Prefill, Logits::All)?;

@@ -62,24 +62,31 @@ pub struct LoadedModel {
     pub tokenizer: Tokenizer,
 }
 
-/// Load weights and config from `source`.
+/// Load weights, config and tokenizer from `source`.
 pub fn load(source: &ModelSource) -> Result<LoadedModel> {
+    let (transformer, gguf, name) = load_transformer(source)?;
+    let tokenizer = match (&gguf, source) {
+        (Some(g), _) => Tokenizer::from_gguf(g)?,
+        (None, src) => Tokenizer::from_hf_json(&src.path().join("tokenizer.json"))?,
+    };
+    check_vocab(&tokenizer, &transformer.config)?;
+    Ok(LoadedModel { transformer, source: source.clone(), gguf, name, tokenizer })
+}
+
+/// Load only the network (no tokenizer): benchmarks on random tokens, format tests.
+pub fn load_transformer(source: &ModelSource) -> Result<(Transformer, Option<GgufFile>, String)> {
     match source {
         ModelSource::Gguf(path) => {
             let g = GgufFile::open(path)?;
             let config = ModelConfig::from_gguf(&g)?;
             let weights = Weights::load(&g, &config)?;
             let name = g.get("general.name").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| file_name(path));
-            let tokenizer = Tokenizer::from_gguf(&g)?;
-            check_vocab(&tokenizer, &config)?;
-            Ok(LoadedModel { transformer: Transformer { config, weights }, source: source.clone(), gguf: Some(g), name, tokenizer })
+            Ok((Transformer { config, weights }, Some(g), name))
         }
         ModelSource::HfDir(dir) => {
             let (hf, config) = HfDir::open(dir)?;
             let weights = Weights::load(&hf, &config)?;
-            let tokenizer = Tokenizer::from_hf_json(&dir.join("tokenizer.json"))?;
-            check_vocab(&tokenizer, &config)?;
-            Ok(LoadedModel { transformer: Transformer { config, weights }, source: source.clone(), gguf: None, name: file_name(dir), tokenizer })
+            Ok((Transformer { config, weights }, None, file_name(dir)))
         }
     }
 }

@@ -102,6 +102,8 @@ impl Weights {
             }
             Ok(v)
         };
+        // The embedding first: a file whose weights we cannot read fails on the first tensor.
+        let embed = src.matrix("token_embd.weight")?;
         let mut layers = Vec::with_capacity(c.n_layers);
         for i in 0..c.n_layers {
             let p = format!("blk.{i}");
@@ -117,7 +119,6 @@ impl Weights {
                 down: Linear::load(src, &format!("{p}.ffn_down"), h, c.ffn, false)?,
             });
         }
-        let embed = src.matrix("token_embd.weight")?;
         let output = if src.has("output.weight") { src.matrix("output.weight")? } else { embed.clone() };
         for (name, m) in [("token_embd", &embed), ("output", &output)] {
             if (m.rows(), m.cols()) != (c.vocab, h) {

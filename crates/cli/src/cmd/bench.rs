@@ -14,8 +14,8 @@ use crate::progress::{new_bar, Bar};
 pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     let modes = KvMode::parse_list(&a.kv)?;
     let src = loader::resolve(&a.model, home, &Bar::bytes())?;
-    let lm = loader::load(&src)?;
-    let model = &lm.transformer;
+    let (model, _, name) = loader::load_transformer(&src)?;
+    let model = &model;
     let llama = a.llama_cpp.as_deref().map(LlamaCpp::find).transpose()?;
     if llama.is_some() && !matches!(src, loader::ModelSource::Gguf(_)) {
         anyhow::bail!("--llama-cpp needs a GGUF model");
@@ -33,7 +33,7 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
             anyhow::bail!("depth {d} + {} tokens exceeds the model's context {}", a.n_prompt.max(a.n_gen), model.config.context_length);
         }
     }
-    eprintln!("model {} ({}), {threads} threads, pp{} / tg{}, {} reps", lm.name, src.path().display(), a.n_prompt, a.n_gen, a.reps);
+    eprintln!("model {} ({}), {threads} threads, pp{} / tg{}, {} reps", name, src.path().display(), a.n_prompt, a.n_gen, a.reps);
     let mut samples: Vec<Sample> = Vec::new();
     for &depth in &spec.depths {
         let mut prepared = Vec::new();
@@ -68,7 +68,7 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     if let Some(path) = &a.json {
         let rows = summary(&samples);
         let j = serde_json::json!({
-            "model": lm.name, "model_path": src.path(), "threads": threads, "n_prompt": a.n_prompt, "n_gen": a.n_gen,
+            "model": name, "model_path": src.path(), "threads": threads, "n_prompt": a.n_prompt, "n_gen": a.n_gen,
             "reps": a.reps, "medians": rows, "samples": samples,
         });
         std::fs::write(path, serde_json::to_string_pretty(&j)?)?;

@@ -43,7 +43,7 @@ impl<'a> Cursor<'a> {
         let n = self.u64()?;
         let left = (self.b.len() - self.pos) as u64;
         if n > left {
-            return Err(format!("{what} length {n} exceeds the {left} bytes left in the file: corrupt header"));
+            return Err(format!("{what} length {n} exceeds the {left} bytes left in the file: the file is truncated or corrupt"));
         }
         Ok(n as usize)
     }

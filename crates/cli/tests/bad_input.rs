@@ -1,0 +1,136 @@
+//! Bad input gets one clear error line on stderr and a non-zero exit, never a panic.
+//! (Foundation issue: truncated GGUF, unknown tensor type, unknown model name, prompt plus
+//! max-tokens longer than the context, empty prompt, missing prompt file.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use vkv_model::gguf::writer::{write, TensorData};
+use vkv_model::gguf::Value;
+
+fn vkv(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vkv")).arg("--home").arg(home).args(args).output().expect("run vkv")
+}
+
+fn home() -> PathBuf {
+    if let Some(h) = std::env::var_os("VKV_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/vectorkv")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vkv-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d.join(name)
+}
+
+/// The test model, pulled on first use (once per test binary).
+fn smollm() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let out = vkv(&home(), &["pull", "smollm2-135m"]);
+        assert!(out.status.success(), "pull failed: {}", String::from_utf8_lossy(&out.stderr));
+        let s = String::from_utf8_lossy(&out.stdout);
+        PathBuf::from(s.trim().rsplit(": ").next().expect("path line"))
+    })
+    .clone()
+}
+
+/// Exit code 1, exactly one stderr line starting with "error:" and containing `needle`.
+fn assert_clear_error(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line expected: {err}");
+    assert!(lines[0].contains(needle), "error line {:?} should mention {needle:?}", lines[0]);
+}
+
+#[test]
+fn truncated_gguf() {
+    let full = std::fs::read(smollm()).expect("read model");
+    for cut in [10usize, 5_000, 2_000_000, full.len() - 1000] {
+        let p = tmp(&format!("cut{cut}.gguf"));
+        std::fs::write(&p, &full[..cut]).expect("write");
+        let out = vkv(&home(), &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi", "-n", "1"]);
+        assert_clear_error(&out, "truncated");
+    }
+}
+
+#[test]
+fn not_a_gguf() {
+    let p = tmp("junk.gguf");
+    std::fs::write(&p, b"this is not a model at all").expect("write");
+    let out = vkv(&home(), &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi"]);
+    assert_clear_error(&out, "not a GGUF");
+}
+
+#[test]
+fn unknown_tensor_type() {
+    let p = tmp("iq2.gguf");
+    let meta = [
+        ("general.architecture", Value::Str("llama".into())),
+        ("llama.block_count", Value::U64(1)),
+        ("llama.context_length", Value::U64(64)),
+        ("llama.embedding_length", Value::U64(32)),
+        ("llama.feed_forward_length", Value::U64(64)),
+        ("llama.attention.head_count", Value::U64(4)),
+        ("llama.attention.layer_norm_rms_epsilon", Value::F64(1e-5)),
+    ];
+    // token_embd in IQ2_XXS (ggml type 16), which we do not implement.
+    let t = TensorData { name: "token_embd.weight".into(), dims: vec![256, 10], type_id: 16, data: vec![0; 66 * 10] };
+    write(&p, &meta, &[t]).expect("write gguf");
+    let out = vkv(&home(), &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi"]);
+    assert_clear_error(&out, "unsupported tensor type IQ2_XXS");
+}
+
+#[test]
+fn unknown_model_name() {
+    let out = vkv(&home(), &["generate", "-m", "gpt-7-turbo", "-p", "hi"]);
+    assert_clear_error(&out, "unknown model \"gpt-7-turbo\"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("qwen2.5-0.5b"), "names the known models");
+}
+
+#[test]
+fn prompt_longer_than_context() {
+    let m = smollm();
+    let long = "word ".repeat(9000); // > 8192 tokens of SmolLM2's context
+    let p = tmp("long.txt");
+    std::fs::write(&p, long).expect("write");
+    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-f", p.to_str().unwrap_or_default(), "-n", "8"]);
+    assert_clear_error(&out, "exceeds the context limit");
+    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", "hello", "-n", "9000"]);
+    assert_clear_error(&out, "exceeds the context limit");
+}
+
+#[test]
+fn empty_prompt_and_missing_file() {
+    let m = smollm();
+    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", ""]);
+    assert_clear_error(&out, "the prompt is empty");
+    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", "   \n"]);
+    assert_clear_error(&out, "the prompt is empty");
+    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-f", "/nonexistent/prompt.txt"]);
+    assert_clear_error(&out, "cannot read prompt file /nonexistent/prompt.txt");
+    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default()]);
+    assert_clear_error(&out, "--prompt");
+}
+
+#[test]
+fn bad_kv_mode() {
+    let out = vkv(&home(), &["generate", "-m", "smollm2-135m", "-p", "hi", "--kv", "sparkly"]);
+    assert_clear_error(&out, "unknown KV mode");
+}
+
+/// A real generation works and streams only the completion to stdout.
+#[test]
+fn generate_smoke() {
+    let m = smollm();
+    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", "The capital of France is", "-n", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Paris"), "completion: {stdout:?}");
+    assert!(!stdout.contains("prefill"), "stats go to stderr");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("decode: 3 tokens"));
+}
