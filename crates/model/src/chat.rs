@@ -93,9 +93,22 @@ impl ChatTemplate {
     /// Renders `messages`; with `add_generation_prompt` the prompt ends where the
     /// assistant's reply should begin.
     pub fn render(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
+        self.render_with_tools(messages, None, add_generation_prompt)
+    }
+
+    /// As [`render`](Self::render), with the `tools` variable set to a JSON array of tool
+    /// (function) schemas as OpenAI-style APIs pass them. Object keys reach the template in
+    /// `serde_json`'s order (sorted), which is what `tojson` then prints.
+    pub fn render_with_tools(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&serde_json::Value>,
+        add_generation_prompt: bool,
+    ) -> Result<String> {
         let tmpl = self.env.get_template(NAME).map_err(template_err)?;
         tmpl.render(minijinja::context! {
             messages => Value::from_serialize(messages),
+            tools => tools.map(Value::from_serialize),
             add_generation_prompt => add_generation_prompt,
             bos_token => &self.bos,
             eos_token => &self.eos,

@@ -24,13 +24,15 @@ mod unicode;
 mod unicode_table;
 mod vocab;
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 pub use stream::StreamDecoder;
 
 use crate::gguf::{GgufFile, Value};
 use crate::{Error, Result};
-use bpe::{Bpe, Scratch};
+use bpe::{Bpe, PairHasher, Scratch};
 use pretokenize::{PreConfig, PreTokenizer};
 use special::Fragment;
 use vocab::{attr, PieceDecoding, SpecialIds, Vocab};
@@ -68,6 +70,9 @@ enum Backend {
     /// HF tokenizer.json through the `tokenizers` crate.
     Hf(Box<hf::HfBackend>),
 }
+
+/// Distinct words remembered per `encode` call (bounds its memory on huge inputs).
+const WORD_CACHE_LIMIT: usize = 1 << 16;
 
 fn tok_err(msg: impl Into<String>) -> Error {
     Error::Tokenizer(msg.into())
@@ -198,6 +203,9 @@ impl Tokenizer {
         let mut words = Vec::new();
         let mut scratch = Scratch::default();
         let mut encoded = String::new();
+        // Prose repeats its words: reuse the ids of a word already encoded in this call.
+        let mut seen: HashMap<&[u8], (usize, usize), BuildHasherDefault<PairHasher>> =
+            HashMap::default();
         for frag in special::partition(text, self.vocab.split_tokens(opts.parse_special)) {
             let range = match frag {
                 Fragment::Token(id) => {
@@ -210,15 +218,22 @@ impl Tokenizer {
             pre.split(&text[range.clone()], &mut words);
             for w in &words {
                 let word = &text.as_bytes()[range.start + w.start..range.start + w.end];
-                if ignore_merges {
+                if let Some(&(start, end)) = seen.get(word) {
+                    out.extend_from_within(start..end);
+                    continue;
+                }
+                let start = out.len();
+                match ignore_merges.then(|| {
                     encoded.clear();
                     bytes::encode_into(word, &mut encoded);
-                    if let Some(id) = self.vocab.id_of(&encoded) {
-                        out.push(id);
-                        continue;
-                    }
+                    self.vocab.id_of(&encoded)
+                }) {
+                    Some(Some(id)) => out.push(id),
+                    _ => bpe.encode_word(word, &mut out, &mut scratch),
                 }
-                bpe.encode_word(word, &mut out, &mut scratch);
+                if word.len() > 1 && seen.len() < WORD_CACHE_LIMIT {
+                    seen.insert(word, (start, out.len()));
+                }
             }
         }
         if opts.add_special && self.add_eos {
