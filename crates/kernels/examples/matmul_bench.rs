@@ -136,6 +136,7 @@ fn main() -> Result<()> {
         ("output@1024", 151936, 1024, vec![Q6_K]),
         ("smol ffn_up", 1536, 576, vec![Q4_1, Q5_1]),
         ("smol ffn_dn", 576, 1536, vec![Q4_1]),
+        ("float ffn", 4864, 896, vec![F32, F16, BF16]),
     ];
     println!("threads: {}  features: {:?}", rayon::current_num_threads(), vkv_kernels::cpu::features());
     println!(
