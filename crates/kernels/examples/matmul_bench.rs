@@ -100,7 +100,8 @@ fn median_secs(budget: Duration, max_runs: usize, mut f: impl FnMut() -> Result<
         times.push(t.elapsed().as_secs_f64());
     }
     let cpu = match (cpu0, process_cpu_secs()) {
-        (Some(a), Some(b)) => (b - a) / times.len() as f64 / rayon::current_num_threads() as f64,
+        // Below ~20 clock ticks in total the figure is meaningless.
+        (Some(a), Some(b)) if b - a >= 0.2 => (b - a) / times.len() as f64 / rayon::current_num_threads() as f64,
         _ => f64::NAN,
     };
     times.sort_by(f64::total_cmp);
@@ -115,9 +116,11 @@ fn main() -> Result<()> {
     }
     let type_filter: Vec<&String> = args.iter().filter(|a| a.starts_with('Q') || a.starts_with('F') || a.starts_with('B')).collect();
     let with_ref = !args.iter().any(|a| a == "noref");
-    // `gemv` / `gemm`: force that path for the fast column (default: what matmul_into picks).
+    // `gemv` / `gemv-avx2` / `gemm`: force that path for the fast column (default: what matmul_into picks).
     let force = if args.iter().any(|a| a == "gemv") {
         Some(Path::Gemv(vkv_kernels::quant::dot::DotImpl::best()))
+    } else if args.iter().any(|a| a == "gemv-avx2") {
+        Some(Path::Gemv(vkv_kernels::quant::dot::DotImpl::Avx2))
     } else if args.iter().any(|a| a == "gemm") {
         Some(Path::Gemm)
     } else {
@@ -136,6 +139,7 @@ fn main() -> Result<()> {
         ("output@1024", 151936, 1024, vec![Q6_K]),
         ("smol ffn_up", 1536, 576, vec![Q4_1, Q5_1]),
         ("smol ffn_dn", 576, 1536, vec![Q4_1]),
+        ("float ffn", 4864, 896, vec![F32, F16, BF16]),
     ];
     println!("threads: {}  features: {:?}", rayon::current_num_threads(), vkv_kernels::cpu::features());
     println!(
@@ -155,7 +159,9 @@ fn main() -> Result<()> {
                 let mut y = vec![0.0f32; m * n];
                 let work = 2.0 * m as f64 * n as f64 * k as f64;
                 let rate = |t: f64| {
-                    if m == 1 {
+                    if t.is_nan() {
+                        "-".to_string()
+                    } else if m == 1 {
                         format!("{:7.2} GB/s", w.n_bytes() as f64 / t / 1e9)
                     } else {
                         format!("{:6.1} GFLOP/s", work / t / 1e9)

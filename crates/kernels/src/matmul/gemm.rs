@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::kernel512::{run_panel, PanelOut};
 use super::pack::{ActTerms, Panel, Spec, NR};
-use super::QMatrix;
+use super::{QMatrix, SharedY};
 use crate::quant::dot::QActs;
 use crate::{Error, Result};
 
@@ -30,7 +30,7 @@ pub(super) fn gemm(w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) -> Result<()
     }
     let acts = QActs::quantize(w.ty(), x, m, k)?;
     let terms = ActTerms::new(&acts, spec, k);
-    let out = SharedY(y.as_mut_ptr());
+    let out = SharedY::new(y);
     let xq = acts.all_qs();
     (0..n.div_ceil(NR)).into_par_iter().for_each_init(Panel::default, |panel, p| {
         let r0 = p * NR;
@@ -41,21 +41,4 @@ pub(super) fn gemm(w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) -> Result<()
         unsafe { run_panel(panel, &terms, spec, xq, k, m, o) };
     });
     Ok(())
-}
-
-/// `y`'s pointer shared by the panel tasks; each task writes only its own columns.
-#[derive(Clone, Copy)]
-struct SharedY(*mut f32);
-
-// SAFETY: tasks write disjoint elements (distinct panels own distinct columns) and the pointer
-// outlives the parallel loop (it borrows `y` for the whole of `gemm`).
-unsafe impl Send for SharedY {}
-// SAFETY: as above.
-unsafe impl Sync for SharedY {}
-
-impl SharedY {
-    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
-    fn ptr(self) -> *mut f32 {
-        self.0
-    }
 }

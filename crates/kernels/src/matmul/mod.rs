@@ -7,13 +7,20 @@
 //! - [`gemv`]: quantized types with few activation rows. The activations are quantized once
 //!   (Q8_0/Q8_1/Q8_K as llama.cpp does), then integer dot kernels stream W; rows are split
 //!   over rayon threads so each thread streams a disjoint slice of W.
+//! - [`gemm`]: quantized types with many activation rows (prefill) on AVX-512 VNNI: weight
+//!   panels unpacked once ([`pack`], [`fill512`]) and a register-tiled microkernel
+//!   ([`kernel512`]).
+//! - [`float`]: F32 / F16 / BF16 weights: SIMD dot products or an f32 FMA GEMM.
 //! - [`reference`]: the portable fallback and test oracle: dequantize a tile of W rows to f32,
 //!   f32 dots.
 
-mod gemm;
-mod gemv;
 #[cfg(target_arch = "x86_64")]
 mod fill512;
+mod float;
+#[cfg(target_arch = "x86_64")]
+mod float_x86;
+mod gemm;
+mod gemv;
 #[cfg(target_arch = "x86_64")]
 mod kernel512;
 mod pack;
@@ -30,15 +37,18 @@ pub use reference::reference_matmul;
 
 /// Activation rows from which the GEMM beats repeated GEMV.
 const GEMM_MIN_M: usize = 3;
+/// The same for float weights (no unpacking to amortize, but the panel conversion).
+const FLOAT_GEMM_MIN_M: usize = 4;
 
 /// An implementation of `matmul_into`, for tests and benchmarks that want a specific one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
     /// Dequantize to f32 and use f32 dots (portable; the test oracle).
     Reference,
-    /// Quantize activations, then per-row integer dot kernels of the given implementation.
+    /// Per-row dot kernels of the given implementation (quantized types: after quantizing the
+    /// activations; float types: f32 activations).
     Gemv(DotImpl),
-    /// Quantize activations, then the register-tiled AVX-512 VNNI GEMM.
+    /// The register-tiled AVX-512 GEMM (quantized types: VNNI on quantized activations).
     Gemm,
 }
 
@@ -46,13 +56,18 @@ impl Path {
     /// The fastest path on this CPU for `ty` and `m` activation rows.
     pub fn select(ty: GgmlType, m: usize) -> Self {
         let imp = DotImpl::best();
-        if act_kind(ty).is_none() || imp == DotImpl::Scalar {
+        if imp == DotImpl::Scalar {
             return Self::Reference;
         }
-        if m >= GEMM_MIN_M && gemm::available() {
-            return Self::Gemm;
+        let gemm = match act_kind(ty) {
+            Some(_) => m >= GEMM_MIN_M && gemm::available(),
+            None => m >= FLOAT_GEMM_MIN_M && float::gemm_available(),
+        };
+        if gemm {
+            Self::Gemm
+        } else {
+            Self::Gemv(imp)
         }
-        Self::Gemv(imp)
     }
 }
 
@@ -89,6 +104,29 @@ impl Bytes {
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         &(*self.owner).as_ref()[self.start..self.start + self.len]
+    }
+}
+
+/// `y`'s pointer shared by the GEMM panel tasks, each of which writes only its own columns.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedY(*mut f32);
+
+// SAFETY: tasks write disjoint elements (distinct panels own distinct columns) and the pointer
+// never outlives the `&mut` borrow of `y` it was made from (the GEMMs use it only inside their
+// parallel loop).
+unsafe impl Send for SharedY {}
+// SAFETY: as above.
+unsafe impl Sync for SharedY {}
+
+impl SharedY {
+    /// Share `y` for the duration of a parallel loop.
+    pub(crate) fn new(y: &mut [f32]) -> Self {
+        Self(y.as_mut_ptr())
+    }
+
+    /// The pointer (a method, so closures capture the whole `Sync` wrapper).
+    pub(crate) fn ptr(self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -185,7 +223,9 @@ impl QMatrix {
         }
         match path {
             Path::Reference => reference_matmul(self, x, m, y),
+            Path::Gemv(imp) if act_kind(self.ty).is_none() => float::gemv(self, imp, x, m, y),
             Path::Gemv(imp) => gemv::gemv(self, imp, x, m, y),
+            Path::Gemm if act_kind(self.ty).is_none() => float::gemm(self, x, m, y),
             Path::Gemm => gemm::gemm(self, x, m, y),
         }
     }

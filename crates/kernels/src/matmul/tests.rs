@@ -159,3 +159,38 @@ fn simd_panel_fill_matches_scalar() -> Result<()> {
     }
     Ok(())
 }
+
+/// Float weights: every path against the f64 product (weights are exact in f32, so only f32
+/// summation error remains: 1e-5 · Σ|w·x|).
+#[test]
+fn float_paths_match_reference() -> Result<()> {
+    let mut rng = Rng::new(33);
+    let mut paths: Vec<Path> = [DotImpl::Avx2, DotImpl::Avx512].into_iter().filter(|i| i.available()).map(Path::Gemv).collect();
+    if float::gemm_available() {
+        paths.push(Path::Gemm);
+    }
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::BF16] {
+        for &k in &[1usize, 7, 64, 129] {
+            for &(rows, m) in &[(1usize, 1usize), (3, 2), (17, 5), (129, 33), (20, 9)] {
+                let w = QMatrix::new(ty, rows, k, Bytes::from_vec(weights(ty, rows, k, (k * rows) as u64, false)?))?;
+                let wd = w.dequantize()?;
+                let x = rng.vec(m * k, 1.0);
+                for &path in &paths {
+                    let mut y = vec![f32::NAN; m * rows];
+                    w.matmul_with(path, &x, m, &mut y)?;
+                    for i in 0..m {
+                        for r in 0..rows {
+                            let (e, mag) = (0..k).fold((0.0f64, 0.0f64), |(e, a), l| {
+                                let p = wd[r * k + l] as f64 * x[i * k + l] as f64;
+                                (e + p, a + p.abs())
+                            });
+                            let got = y[i * rows + r] as f64;
+                            assert!((got - e).abs() <= 1e-5 * mag + 1e-30, "{ty:?} {path:?} k={k} {rows}x{m} ({i},{r}): {got} vs {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -12,6 +12,8 @@ mod float;
 pub(crate) mod kquants;
 mod legacy;
 pub mod q8;
+#[cfg(target_arch = "x86_64")]
+mod q8_x86;
 pub mod quantize;
 
 use crate::{Error, GgmlType, Result};

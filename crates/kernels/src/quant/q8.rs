@@ -134,8 +134,22 @@ impl Q8Rows {
     }
 }
 
-/// Quantize one row to Q8_0/Q8_1 blocks: quants, f16-rounded scales, exact sums and Q8_1 `s`.
+/// Quantize one row to Q8_0/Q8_1 blocks: quants, f16-rounded scales, exact sums and Q8_1 `s`
+/// (AVX-512 when available, bit-exact with [`quantize_row_q8_scalar`]).
 pub fn quantize_row_q8(x: &[f32], qs: &mut [i8], d: &mut [f32], sum: &mut [i32], s: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let nb = x.len() / QK8;
+        if crate::cpu::features().avx512 && x.len().is_multiple_of(QK8) && qs.len() >= x.len() && d.len() >= nb && sum.len() >= nb && s.len() >= nb {
+            // SAFETY: avx512 f/bw detected; lengths checked just above.
+            return unsafe { super::q8_x86::quantize_row_q8(x, qs, d, sum, s) };
+        }
+    }
+    quantize_row_q8_scalar(x, qs, d, sum, s)
+}
+
+/// The portable [`quantize_row_q8`] (and its oracle).
+pub fn quantize_row_q8_scalar(x: &[f32], qs: &mut [i8], d: &mut [f32], sum: &mut [i32], s: &mut [f32]) {
     for ((((xb, qb), d), sum), s) in x
         .chunks_exact(QK8)
         .zip(qs.chunks_exact_mut(QK8))
@@ -246,8 +260,22 @@ impl Q8KRows {
     }
 }
 
-/// Quantize one row to Q8_K super-blocks (`quantize_row_q8_K_ref`).
+/// Quantize one row to Q8_K super-blocks (`quantize_row_q8_K_ref`; AVX-512 when available,
+/// bit-exact with [`quantize_row_q8_k_scalar`]).
 pub fn quantize_row_q8_k(x: &[f32], qs: &mut [i8], d: &mut [f32], bsums: &mut [i16]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let nb = x.len() / QKK;
+        if crate::cpu::features().avx512 && x.len().is_multiple_of(QKK) && qs.len() >= x.len() && d.len() >= nb && bsums.len() >= 16 * nb {
+            // SAFETY: avx512 f/bw detected; lengths checked just above.
+            return unsafe { super::q8_x86::quantize_row_q8_k(x, qs, d, bsums) };
+        }
+    }
+    quantize_row_q8_k_scalar(x, qs, d, bsums)
+}
+
+/// The portable [`quantize_row_q8_k`] (and its oracle).
+pub fn quantize_row_q8_k_scalar(x: &[f32], qs: &mut [i8], d: &mut [f32], bsums: &mut [i16]) {
     for (((xb, qb), d), bs) in x
         .chunks_exact(QKK)
         .zip(qs.chunks_exact_mut(QKK))
@@ -374,6 +402,38 @@ mod tests {
         assert_eq!(q.row(0).qs[5], -127);
         assert!(q.row(0).d[0] > 0.0);
         Ok(())
+    }
+
+    /// The SIMD quantizers equal the scalar ones bit for bit (ties, zero blocks, a negative
+    /// largest element, equal magnitudes of both signs).
+    #[test]
+    fn simd_quantizers_are_bit_exact() {
+        let k = 1024;
+        let mut x = data(k, 3);
+        x[0..32].fill(0.0);
+        x[256..512].fill(0.0);
+        x[40] = 127.0;
+        x[41] = 2.5;
+        x[42] = -0.5;
+        x[600] = -50.0;
+        x[601] = 50.0;
+        x[700] = 3.0;
+        x[701] = -3.0;
+        let nb = k / 32;
+        let (mut qa, mut qb) = (vec![0i8; k], vec![0i8; k]);
+        let (mut da, mut db) = (vec![0.0f32; nb], vec![0.0f32; nb]);
+        let (mut sa, mut sb) = (vec![0i32; nb], vec![0i32; nb]);
+        let (mut ea, mut eb) = (vec![0.0f32; nb], vec![0.0f32; nb]);
+        quantize_row_q8(&x, &mut qa, &mut da, &mut sa, &mut ea);
+        quantize_row_q8_scalar(&x, &mut qb, &mut db, &mut sb, &mut eb);
+        assert_eq!((qa, da, sa, ea), (qb, db, sb, eb));
+        let nk = k / 256;
+        let (mut qa, mut qb) = (vec![0i8; k], vec![0i8; k]);
+        let (mut da, mut db) = (vec![0.0f32; nk], vec![0.0f32; nk]);
+        let (mut ba, mut bb) = (vec![0i16; k / 16], vec![0i16; k / 16]);
+        quantize_row_q8_k(&x, &mut qa, &mut da, &mut ba);
+        quantize_row_q8_k_scalar(&x, &mut qb, &mut db, &mut bb);
+        assert_eq!((qa, da, ba), (qb, db, bb));
     }
 
     #[test]

@@ -88,17 +88,18 @@ impl Isa for Vnni {
     }
 }
 
-/// The little-endian f16 at `p` as f32 (F16C).
+/// The little-endian f16 at `p` as f32, broadcast to 8 lanes (F16C).
+///
+/// Kept as a vector on purpose: with a scalar result LLVM loads the f16 with a `vpinsrw` that
+/// merges into an arbitrary live register (it picked the dot product's accumulator), a false
+/// dependency that serialized every block of the dot product.
 ///
 /// # Safety
-/// `p..p+2` readable; f16c enabled in the caller.
+/// `p..p+2` readable; avx2 and f16c enabled in the caller.
 #[inline(always)]
-pub(super) unsafe fn f16_at(p: *const u8) -> f32 {
-    // SAFETY: the caller guarantees two readable bytes and f16c.
-    unsafe {
-        let bits = (p as *const u16).read_unaligned();
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
-    }
+pub(super) unsafe fn f16_splat(p: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees two readable bytes and the features.
+    unsafe { _mm256_cvtph_ps(_mm_set1_epi16((p as *const u16).read_unaligned() as i16)) }
 }
 
 /// 32 bytes at `p` (unaligned).
@@ -111,24 +112,31 @@ pub(super) unsafe fn load32(p: *const u8) -> __m256i {
     unsafe { _mm256_loadu_si256(p as *const __m256i) }
 }
 
-/// 16 bytes at `p` (unaligned).
+/// The 32 nibbles of the 16 bytes at `p` as bytes: low nibbles first (elements 0..16), then
+/// the high ones. A 128-bit broadcast load and a per-lane shift (no cross-lane shuffle: port 5
+/// is the bottleneck of these loops).
 ///
 /// # Safety
-/// `p..p+16` readable.
+/// `p..p+16` readable; avx2 enabled in the caller.
 #[inline(always)]
-pub(super) unsafe fn load16(p: *const u8) -> __m128i {
-    // SAFETY: the caller guarantees 16 readable bytes.
-    unsafe { _mm_loadu_si128(p as *const __m128i) }
+pub(super) unsafe fn nibbles_at(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 16 readable bytes and avx2.
+    unsafe {
+        let q = _mm256_broadcastsi128_si256(_mm_loadu_si128(p as *const __m128i));
+        let shifted = _mm256_srlv_epi64(q, _mm256_setr_epi64x(0, 0, 4, 4));
+        _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F))
+    }
 }
 
-/// The 32 nibbles of 16 bytes as bytes: low nibbles first (elements 0..16), then high ones.
+/// `−c·s` spread over the 8 i32 lanes (each lane `−(c/8)·s`; `c` a multiple of 8), from `s`
+/// in memory: a broadcast load and shifts instead of a GPR → vector move.
 ///
 /// # Safety
-/// avx2 enabled in the caller.
+/// `s` readable; avx2 enabled in the caller.
 #[inline(always)]
-pub(super) unsafe fn nibbles(q: __m128i) -> __m256i {
-    // SAFETY: avx2 enabled by the caller.
-    unsafe { _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F)) }
+pub(super) unsafe fn offset_seed<const SHIFT: i32>(s: *const i32) -> __m256i {
+    // SAFETY: the caller guarantees `s` is readable and avx2.
+    unsafe { _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32::<SHIFT>(_mm256_set1_epi32(s.read()))) }
 }
 
 /// Horizontal sum of 8 f32 lanes.
@@ -143,14 +151,4 @@ pub(super) unsafe fn hsum(v: __m256) -> f32 {
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
     }
-}
-
-/// An i32 in lane 0, zeros elsewhere.
-///
-/// # Safety
-/// avx enabled in the caller.
-#[inline(always)]
-pub(super) unsafe fn lane0(v: i32) -> __m256i {
-    // SAFETY: avx enabled by the caller.
-    unsafe { _mm256_setr_epi32(v, 0, 0, 0, 0, 0, 0, 0) }
 }

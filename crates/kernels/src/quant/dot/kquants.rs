@@ -11,7 +11,7 @@
 
 use std::arch::x86_64::*;
 
-use super::isa::{f16_at, hsum, load32, Isa};
+use super::isa::{f16_splat, hsum, load32, Isa};
 use crate::quant::kquants::q4k_scales_mins;
 use crate::quant::q8::Q8KRow;
 
@@ -25,15 +25,15 @@ pub(super) unsafe fn q4_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
         let mut accm = _mm_setzero_ps();
         for sb in 0..a.d.len() {
             let p = w.as_ptr().add(144 * sb);
-            let dx = *a.d.get_unchecked(sb);
-            let d = f16_at(p) * dx;
-            let dmin = f16_at(p.add(2)) * dx;
+            let dx = _mm256_set1_ps(*a.d.get_unchecked(sb));
+            let d = _mm256_mul_ps(f16_splat(p), dx);
+            let dmin = _mm256_mul_ps(f16_splat(p.add(2)), dx);
             let u = q4k_scales_mins(std::slice::from_raw_parts(p.add(4), 12));
             let sc32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((u[0] as u64 | (u[1] as u64) << 32) as i64));
             let mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((u[2] as u64 | (u[3] as u64) << 32) as i64));
             let bs = a.bsums.as_ptr().add(16 * sb) as *const __m128i;
             let q8s = _mm_hadd_epi16(_mm_loadu_si128(bs), _mm_loadu_si128(bs.add(1)));
-            accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, q8s)), accm);
+            accm = _mm_fmadd_ps(_mm256_castps256_ps128(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, q8s)), accm);
             let x = a.qs.as_ptr().add(256 * sb) as *const u8;
             let qs = p.add(16);
             let mut sumi = _mm256_setzero_si256();
@@ -46,7 +46,7 @@ pub(super) unsafe fn q4_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
                 sumi = I::dps(sumi, lo, load32(x.add(64 * g)), s_lo);
                 sumi = I::dps(sumi, hi, load32(x.add(64 * g + 32)), s_hi);
             }
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
         }
         let m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
         hsum(acc) - _mm_cvtss_f32(_mm_add_ss(m, _mm_movehdup_ps(m)))
@@ -63,7 +63,7 @@ pub(super) unsafe fn q6_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
         let mut acc = _mm256_setzero_ps();
         for sb in 0..a.d.len() {
             let p = w.as_ptr().add(210 * sb);
-            let d = f16_at(p.add(208)) * *a.d.get_unchecked(sb);
+            let d = _mm256_mul_ps(f16_splat(p.add(208)), _mm256_set1_ps(*a.d.get_unchecked(sb)));
             let scales = _mm_loadu_si128(p.add(192) as *const __m128i);
             let bsums = _mm256_loadu_si256(a.bsums.as_ptr().add(16 * sb) as *const __m256i);
             let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales)), 5);
@@ -88,7 +88,7 @@ pub(super) unsafe fn q6_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
                     sumi = I::dps(sumi, vt, load32(x.add(128 * h + 32 * t)), sc);
                 }
             }
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, offset)), acc);
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, offset)), acc);
         }
         hsum(acc)
     }
