@@ -15,8 +15,10 @@
 //!   that `chat_templates.rs` renders, and a rendered prompt tokenizes with one id per
 //!   control token and decodes back.
 //!
-//! Models are found in `$VKV_TEST_MODEL_DIR` (default /work/ref/models) as smollm2.gguf and
-//! qwen05.gguf; a missing model skips its checks with a printed notice.
+//! The models are the registry's `smollm2-135m` and `qwen2.5-0.5b`, pulled into the home
+//! directory on first use (sha256-checked), as every model-dependent test does.
+
+mod common;
 
 use std::path::PathBuf;
 
@@ -27,17 +29,11 @@ use vkv_model::{ChatMessage, ChatTemplate, EncodeOptions, Tokenizer};
 const MODELS: &[&str] = &["smollm2", "qwen05"];
 
 fn model_path(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var("VKV_TEST_MODEL_DIR").unwrap_or_else(|_| "/work/ref/models".to_owned());
-    let p = PathBuf::from(dir).join(format!("{name}.gguf"));
-    if p.exists() {
-        Some(p)
-    } else {
-        println!(
-            "SKIPPED {name}: {} not found (set VKV_TEST_MODEL_DIR)",
-            p.display()
-        );
-        None
-    }
+    let registry_name = match name {
+        "smollm2" => "smollm2-135m",
+        _ => "qwen2.5-0.5b",
+    };
+    Some(common::model_path(registry_name))
 }
 
 fn load(name: &str) -> Option<Tokenizer> {
