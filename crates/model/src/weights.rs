@@ -49,6 +49,24 @@ impl Linear {
         Ok(y)
     }
 
+    /// Apply several linears that share their input `x: [m, cols]` (Q/K/V; gate/up) in one
+    /// pass: the input is quantized once and all products share one parallel region.
+    pub fn forward_many(ls: &[&Linear], x: &Tensor) -> Result<Vec<Tensor>> {
+        let (m, _) = x.dims2();
+        let mut outs: Vec<Tensor> = ls.iter().map(|l| Tensor::zeros(&[m, l.w.rows()])).collect();
+        {
+            let mats: Vec<&QMatrix> = ls.iter().map(|l| &l.w).collect();
+            let mut ys: Vec<&mut [f32]> = outs.iter_mut().map(|t| t.as_mut_slice()).collect::<std::result::Result<_, _>>()?;
+            QMatrix::matmul_many(&mats, x.as_slice()?, m, &mut ys)?;
+        }
+        for (l, y) in ls.iter().zip(outs.iter_mut()) {
+            if let Some(b) = &l.b {
+                vkv_kernels::ops::add_bias(y.as_mut_slice()?, b)?;
+            }
+        }
+        Ok(outs)
+    }
+
     /// The weight matrix.
     pub fn weight(&self) -> &QMatrix {
         &self.w

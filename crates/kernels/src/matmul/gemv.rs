@@ -40,7 +40,7 @@ pub(super) fn gemv(w: &QMatrix, imp: DotImpl, x: &[f32], m: usize, y: &mut [f32]
 }
 
 /// Output rows per rayon task for `n` rows of `row_bytes`.
-fn rows_per_task(n: usize, row_bytes: usize) -> usize {
+pub(super) fn rows_per_task(n: usize, row_bytes: usize) -> usize {
     let min_rows = MIN_TASK_BYTES.div_ceil(row_bytes.max(1));
     let balanced = n.div_ceil(crate::cpu::n_threads() * TASKS_PER_THREAD);
     balanced.max(min_rows).clamp(1, n.max(1))

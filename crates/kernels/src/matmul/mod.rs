@@ -21,6 +21,7 @@ mod float;
 mod float_x86;
 mod gemm;
 mod gemv;
+mod multi;
 #[cfg(target_arch = "x86_64")]
 mod kernel512;
 mod pack;
@@ -202,6 +203,22 @@ impl QMatrix {
         let mut y = Tensor::zeros(&[m, self.rows]);
         self.matmul_into(x.as_slice()?, m, y.as_mut_slice()?)?;
         Ok(y)
+    }
+
+    /// `ys[j] = x · mats[j]ᵀ` for matrices that share their input (Q/K/V; gate/up). For one
+    /// activation row the input is quantized once per format and all matrices run in one
+    /// parallel region; otherwise each product runs on its own.
+    pub fn matmul_many(mats: &[&QMatrix], x: &[f32], m: usize, ys: &mut [&mut [f32]]) -> Result<()> {
+        if m == 1 && multi::gemv_many(mats, x, ys)? {
+            return Ok(());
+        }
+        if mats.len() != ys.len() {
+            return Err(Error::Shape("matmul_many: one output per matrix".into()));
+        }
+        for (w, y) in mats.iter().zip(ys.iter_mut()) {
+            w.matmul_into(x, m, y)?;
+        }
+        Ok(())
     }
 
     /// `y[m, rows] = x[m, cols] · Wᵀ` into a caller buffer, by the fastest path for this CPU.

@@ -14,7 +14,7 @@ use vkv_kernels::Tensor;
 use vkv_kv::{KvBackend, Phase, Qkv};
 
 use crate::config::ModelConfig;
-use crate::weights::Weights;
+use crate::weights::{Linear, Weights};
 use crate::{Error, Result};
 
 /// Which rows of logits a forward pass returns.
@@ -85,9 +85,9 @@ impl Transformer {
         let mut hbuf = Tensor::zeros(&[n, h]);
         for (li, l) in self.weights.layers.iter().enumerate() {
             ops::rms_norm(x.as_slice()?, &l.attn_norm, c.rms_eps, hbuf.as_mut_slice()?)?;
-            let mut q = l.q.forward(&hbuf)?;
-            let mut k = l.k.forward(&hbuf)?;
-            let v = l.v.forward(&hbuf)?;
+            let [mut q, mut k, v]: [Tensor; 3] = Linear::forward_many(&[&l.q, &l.k, &l.v], &hbuf)?
+                .try_into()
+                .map_err(|_| Error::Config("q/k/v projection count".into()))?;
             rope.apply(q.as_mut_slice()?, c.n_heads)?;
             rope.apply(k.as_mut_slice()?, c.n_kv_heads)?;
             let q = q.reshape(&[n, c.n_heads, d])?;
@@ -99,8 +99,8 @@ impl Transformer {
             ops::add_assign(x.as_mut_slice()?, o.as_slice()?)?;
 
             ops::rms_norm(x.as_slice()?, &l.ffn_norm, c.rms_eps, hbuf.as_mut_slice()?)?;
-            let mut g = l.gate.forward(&hbuf)?;
-            let u = l.up.forward(&hbuf)?;
+            let [mut g, u]: [Tensor; 2] =
+                Linear::forward_many(&[&l.gate, &l.up], &hbuf)?.try_into().map_err(|_| Error::Config("gate/up count".into()))?;
             ops::silu_mul(g.as_mut_slice()?, u.as_slice()?)?;
             let dn = l.down.forward(&g)?;
             ops::add_assign(x.as_mut_slice()?, dn.as_slice()?)?;
