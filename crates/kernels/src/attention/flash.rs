@@ -80,7 +80,7 @@ pub fn flash_attend<E: micro::SimdElem>(
             let srow = &mut s[(r - r0) * TILE..(r - r0) * TILE + nb * super::layout::BLOCK];
             let vis = (limit[r] - k0).min(kt);
             srow[vis..].fill(0.0); // masked keys get probability 0 in P·V
-            let tmax = srow[..vis].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let tmax = micro::max_of(&srow[..vis]);
             if tmax == f32::NEG_INFINITY {
                 srow.fill(0.0);
                 continue;

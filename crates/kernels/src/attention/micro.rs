@@ -93,6 +93,18 @@ pub fn pv_portable<E: SimdElem>(p: &[f32], ld: usize, rows: usize, kt: usize, v:
     }
 }
 
+/// The maximum of `x` (−∞ for an empty slice; NaN-free inputs assumed).
+pub fn max_of(x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if features().avx512 {
+            // SAFETY: AVX-512 detected.
+            return unsafe { x86::max_of(x) };
+        }
+    }
+    x.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
 /// 2^x (scalar).
 #[inline]
 pub fn exp2_scalar(x: f32) -> f32 {
@@ -117,7 +129,7 @@ pub fn exp2_inplace(x: &mut [f32], m: f32) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use std::arch::x86_64::*;
 
     use super::SimdElem;
@@ -238,7 +250,7 @@ mod x86 {
     /// [−½, ½] (relative error ≈ 1.2e-7); inputs below −126 flush to 0.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn exp2v(x: __m512) -> __m512 {
+    pub(crate) unsafe fn exp2v(x: __m512) -> __m512 {
         let lo = _mm512_set1_ps(-126.0);
         let under = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, lo);
         let x = _mm512_max_ps(x, lo);
@@ -253,6 +265,26 @@ mod x86 {
         p = _mm512_fmadd_ps(p, f, c(std::f32::consts::LN_2));
         p = _mm512_fmadd_ps(p, f, c(1.0));
         _mm512_maskz_mov_ps(!under, _mm512_scalef_ps(p, n))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn max_of(x: &[f32]) -> f32 {
+        let n = x.len();
+        let p = x.as_ptr();
+        let mut acc = _mm512_set1_ps(f32::NEG_INFINITY);
+        let mut i = 0;
+        // SAFETY: full loads while i + 16 <= n; the tail is masked (masked lanes keep −∞).
+        unsafe {
+            while i + 16 <= n {
+                acc = _mm512_max_ps(acc, _mm512_loadu_ps(p.add(i)));
+                i += 16;
+            }
+            if i < n {
+                let k: __mmask16 = ((1u32 << (n - i)) - 1) as u16;
+                acc = _mm512_mask_max_ps(acc, k, acc, _mm512_maskz_loadu_ps(k, p.add(i)));
+            }
+        }
+        _mm512_reduce_max_ps(acc)
     }
 
     #[target_feature(enable = "avx512f")]

@@ -88,6 +88,33 @@ pub fn dot_f16_scalar(a: &[f32], b: &[f16]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y.to_f32()).sum()
 }
 
+/// AVX-512 SwiGLU: `g = g / (1 + 2^(−g·log₂e)) · u`.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `g.len() == u.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn silu_mul_avx512(g: &mut [f32], u: &[f32]) {
+    use std::arch::x86_64::*;
+    let n = g.len().min(u.len());
+    let (pg, pu) = (g.as_mut_ptr(), u.as_ptr());
+    let nl2e = _mm512_set1_ps(-std::f32::consts::LOG2_E);
+    let one = _mm512_set1_ps(1.0);
+    let mut i = 0;
+    // SAFETY: i + 16 <= n in the loop; the tail is masked.
+    unsafe {
+        while i < n {
+            let m: __mmask16 = if n - i >= 16 { 0xFFFF } else { ((1u32 << (n - i)) - 1) as u16 };
+            let x = _mm512_maskz_loadu_ps(m, pg.add(i));
+            let e = crate::attention::micro::x86::exp2v(_mm512_mul_ps(x, nl2e));
+            let s = _mm512_div_ps(x, _mm512_add_ps(one, e));
+            let y = _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, pu.add(i)));
+            _mm512_mask_storeu_ps(pg.add(i), m, y);
+            i += 16;
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
