@@ -236,6 +236,7 @@ static std::string meta(const llama_model * m, const char * key) {
 }
 
 struct Args {
+    int ubatch = 0;  // physical micro-batch; 0 = the whole prompt in one (1 = token by token)
     std::string model, model_name, model_sha256, prompt_file, out, texts_file, chat_file;
     int top_k = 20, greedy = 64, ctx = 0, threads = 2;
     bool parse_special = false, tokenize_only = false, info = false, count_tokens = false, strip_nl = false;
@@ -277,6 +278,7 @@ int main(int argc, char ** argv) {
         else if (k == "--top-k") a.top_k = std::stoi(next());
         else if (k == "--greedy") a.greedy = std::stoi(next());
         else if (k == "--ctx") a.ctx = std::stoi(next());
+        else if (k == "--ubatch") a.ubatch = std::stoi(next());
         else if (k == "--threads" || k == "-t") a.threads = std::stoi(next());
         else if (k == "--parse-special") a.parse_special = true;
         else if (k == "--count-tokens") a.count_tokens = true;
@@ -413,7 +415,7 @@ int main(int argc, char ** argv) {
         llama_context_params cp = llama_context_default_params();
         cp.n_ctx = (uint32_t) n_ctx;
         cp.n_batch = (uint32_t) n_ctx;   // whole prompt in one logical batch ...
-        cp.n_ubatch = (uint32_t) n_ctx;  // ... and one physical ubatch
+        cp.n_ubatch = (uint32_t) (a.ubatch > 0 ? a.ubatch : n_ctx);  // ... and one physical ubatch (unless --ubatch)
         cp.n_seq_max = 1;
         cp.n_threads = a.threads;
         cp.n_threads_batch = a.threads;
@@ -482,6 +484,7 @@ int main(int argc, char ** argv) {
         o += "\"parse_special\":" + std::string(a.parse_special ? "true" : "false") + ",";
         o += "\"n_ctx\":" + std::to_string(n_ctx) + ",";
         o += "\"threads\":" + std::to_string(a.threads) + ",";
+        o += "\"n_ubatch\":" + std::to_string(a.ubatch > 0 ? a.ubatch : n_ctx) + ",";
         o += "\"n_tokens\":" + std::to_string(n_prompt) + ",\n";
         o += "\"tokens\":" + jints(tokens) + ",\n";
         o += "\"top_k\":" + std::to_string(k) + ",\n";
