@@ -12,10 +12,14 @@
 //! - [`config`]: the attention geometry a backend is built for.
 #![warn(missing_docs)]
 
+pub mod attn;
 pub mod backend;
 pub mod backends;
 pub mod config;
 pub mod error;
+pub mod index;
+#[cfg(test)]
+mod testutil;
 
 pub use backend::{KvBackend, MemoryUsage, Phase, Qkv};
 pub use backends::dense::{DenseKv, KvDtype};
