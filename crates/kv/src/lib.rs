@@ -18,6 +18,7 @@ pub mod backends;
 pub mod config;
 pub mod error;
 pub mod index;
+pub mod storage;
 #[cfg(test)]
 mod testutil;
 
