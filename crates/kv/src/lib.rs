@@ -15,6 +15,7 @@
 pub mod attn;
 pub mod backend;
 pub mod backends;
+pub mod capture;
 pub mod config;
 pub mod error;
 pub mod index;
@@ -24,5 +25,7 @@ mod testutil;
 
 pub use backend::{KvBackend, MemoryUsage, Phase, Qkv};
 pub use backends::dense::{DenseKv, KvDtype};
+pub use backends::wave::WaveKv;
+pub use index::cluster::WaveConfig;
 pub use config::AttnConfig;
 pub use error::{Error, Result};
