@@ -40,6 +40,9 @@ pub struct Epoch {
     pub end_pos: usize,
     /// True for an index update, false for the prompt's index.
     pub update: bool,
+    /// Sequence length when the epoch was created: truncating below it undoes the epoch, so
+    /// that the state after `truncate(n)` is the state the sequence had at length n.
+    pub created_len: usize,
 }
 
 /// Reusable decode buffers.
@@ -101,7 +104,7 @@ impl<E: WaveElem> HeadState<E> {
             let built = build_clusters::<E>(&keys[m0 * d..m1 * d], &values[m0 * d..m1 * d], &positions, d, &p)?;
             meta.append(&built);
             slow.push(store_chunk(built.records, ctx.file)?);
-            epochs.push(Epoch { first_cluster: 0, slow_start: 0, first_pos: m0, end_pos: m1, update: false });
+            epochs.push(Epoch { first_cluster: 0, slow_start: 0, first_pos: m0, end_pos: m1, update: false, created_len: n });
             (nprobe, es, tail0) = (plan.nprobe, plan.es, m1);
         }
         let steady = Steady::from_rows(d, &keys[..s * d], &values[..s * d], &keys[tail0 * d..], &values[tail0 * d..], tail0);

@@ -6,8 +6,9 @@
 //! tier as a new epoch, and the budgets grow (`nprobe += 1`, `es += 15` by default). With a short
 //! prompt (no prompt index) the first update creates the index, as in the reference.
 //!
-//! Rollback: truncating to a position inside an update epoch pops epochs from the newest,
-//! putting their tokens back into the tail (read from their records, sorted by position). The
+//! Rollback: truncating to a length `n` pops, newest first, every update epoch created after
+//! the sequence reached `n`, putting its tokens back into the tail (read from its records,
+//! sorted by position), so the state equals the one the sequence had at length `n`. The
 //! prompt's own index cannot be rolled back piecewise: [`HeadState::truncate`] reports that the
 //! caller must rebuild from all tokens.
 
@@ -32,7 +33,7 @@ impl<E: WaveElem> HeadState<E> {
         let positions: Vec<u32> = (first as u32..(first + m) as u32).collect();
         let p = KmeansParams { n_clusters: up.n_clusters, n_segments: 1, iters: cfg.kmeans_iters };
         let built = build_clusters::<E>(&k, &v, &positions, d, &p)?;
-        let epoch = Epoch { first_cluster: self.meta.n_clusters(), slow_start: self.tiers.slow.len(), first_pos: first, end_pos: first + m, update: true };
+        let epoch = Epoch { first_cluster: self.meta.n_clusters(), slow_start: self.tiers.slow.len(), first_pos: first, end_pos: first + m, update: true, created_len: self.len };
         self.meta.append(&built);
         self.tiers.slow.push(store_chunk(built.records, ctx.file)?);
         self.epochs.push(epoch);
@@ -75,20 +76,21 @@ impl<E: WaveElem> HeadState<E> {
         Ok(())
     }
 
-    /// Forget positions `≥ n`, rolling index updates back as needed. Returns `false` (and
-    /// changes nothing) when `n` falls inside the prompt's index: the caller must rebuild.
+    /// Forget positions `≥ n`: index updates created after length `n` are rolled back, so the
+    /// state is the one the sequence had at length `n` (repeated benchmarks see the same index).
+    /// Returns `false` (and changes nothing) when `n` is shorter than the indexed prompt: the
+    /// caller must rebuild.
     pub fn truncate(&mut self, n: usize, ctx: &Ctx<'_>) -> Result<bool> {
         if n >= self.len {
             return Ok(true);
         }
         if n <= self.steady.n_sinks() {
             self.clear_index()?;
-        } else if self.epochs.iter().any(|e| !e.update && e.end_pos > n) {
+        } else if self.epochs.iter().any(|e| !e.update && e.created_len > n) {
             return Ok(false);
         }
         let up = ctx.cfg.update_plan();
-        while n < self.steady.tail_start() {
-            let Some(e) = self.epochs.last().copied().filter(|e| e.update) else { break };
+        while let Some(e) = self.epochs.last().copied().filter(|e| e.update && e.created_len > n) {
             let (_, k, v) = self.cluster_rows(e.first_cluster, self.meta.n_clusters(), ctx.d)?;
             let (tk, tv) = self.steady.rows(self.steady.n_sinks(), self.steady.len());
             self.steady.set_tail(&[k, tk].concat(), &[v, tv].concat(), e.first_pos);
