@@ -16,5 +16,5 @@ pub mod weighted;
 
 pub use group_score::group_cluster_scores;
 pub use segments::{attend_segments, Segment, SegmentScratch};
-pub use topk::top_k;
-pub use weighted::{weighted_attend, weighted_attend_scored, ScoredClusters};
+pub use topk::{top_k, top_k_split};
+pub use weighted::{weighted_attend, weighted_attend_scored, ScoredClusters, WeightedScratch};

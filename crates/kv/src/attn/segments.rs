@@ -78,8 +78,10 @@ pub fn attend_segments<E: SimdElem>(
     let ld = total + 16;
     sc.qs.clear();
     sc.qs.extend(q[..g * d].iter().map(|x| x * scale * std::f32::consts::LOG2_E));
-    sc.s.clear();
-    sc.s.resize(g * ld, 0.0);
+    // Every score read below is written first: grow without clearing.
+    if sc.s.len() < g * ld {
+        sc.s.resize(g * ld, 0.0);
+    }
     let mut pos = 0;
     for seg in segs {
         if seg.n_blocked > 0 {

@@ -11,6 +11,13 @@ fn better(s: &[f32], a: u32, b: u32) -> Ordering {
 /// Indices of the `k` largest finite entries of `scores`, sorted best first. `−∞` and NaN
 /// entries (masked clusters) are never selected, so fewer than `k` may come back.
 pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
+    top_k_split(scores, k, k)
+}
+
+/// The `k` largest finite entries like [`top_k`], but only the first `sorted` of them are
+/// sorted (best first); the rest follow in an unspecified but deterministic order. The split
+/// point is exact: entries `sorted..` rank below every entry before them.
+pub fn top_k_split(scores: &[f32], k: usize, sorted: usize) -> Vec<u32> {
     let mut idx: Vec<u32> = (0..scores.len() as u32).filter(|&i| scores[i as usize].is_finite()).collect();
     let k = k.min(idx.len());
     if k == 0 {
@@ -20,7 +27,11 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
         idx.select_nth_unstable_by(k - 1, |&a, &b| better(scores, a, b));
         idx.truncate(k);
     }
-    idx.sort_unstable_by(|&a, &b| better(scores, a, b));
+    let sorted = sorted.min(k);
+    if sorted > 0 && sorted < k {
+        idx.select_nth_unstable_by(sorted - 1, |&a, &b| better(scores, a, b));
+    }
+    idx[..sorted].sort_unstable_by(|&a, &b| better(scores, a, b));
     idx
 }
 
@@ -49,5 +60,12 @@ mod tests {
             assert_eq!(got, all, "k={k}");
         }
         assert_eq!(top_k(&[1.0, f32::NAN, 3.0], 3), vec![2, 0]);
+        // Split: the first 5 sorted, the next 295 are exactly the following ranks.
+        let full = top_k(&s, 300);
+        let split = top_k_split(&s, 300, 5);
+        assert_eq!(split[..5], full[..5]);
+        let mut rest = split[5..].to_vec();
+        rest.sort_by(|&a, &b| better(&s, a, b));
+        assert_eq!(rest, full[5..]);
     }
 }

@@ -10,8 +10,8 @@
 //! (`softmax_weighted_rescale_o`). Because the LSE is that of the approximated token set, the
 //! result merges exactly with the exact zones (spec §1.2).
 
-use vkv_kernels::attention::micro;
-use vkv_kernels::ops::{axpy, dot};
+use vkv_kernels::attention::micro::{self, SimdElem};
+use vkv_kernels::ops::dot;
 
 use crate::{Error, Result};
 
@@ -27,17 +27,42 @@ pub struct ScoredClusters<'a> {
     pub g: usize,
 }
 
+/// Reusable buffers of [`weighted_attend_scored`].
+#[derive(Debug)]
+pub struct WeightedScratch<E> {
+    w: Vec<f32>,
+    rows: Vec<E>,
+    acc: Vec<f32>,
+}
+
+impl<E> Default for WeightedScratch<E> {
+    fn default() -> Self {
+        Self { w: Vec::new(), rows: Vec::new(), acc: Vec::new() }
+    }
+}
+
+impl<E> WeightedScratch<E> {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        (self.w.capacity() + self.acc.capacity()) * 4 + self.rows.capacity() * std::mem::size_of::<E>()
+    }
+}
+
 /// Weighted attention over the clusters `ids`, reusing scores already computed for ranking.
 ///
 /// `value_sums: [C, d]` rows, `sizes: [C]`; writes `out: [g, d]` and `lse: [g]` (natural log;
-/// `−∞` and zeros when `ids` is empty or every selected cluster is empty).
-pub fn weighted_attend_scored(
+/// `−∞` and zeros when `ids` is empty or every selected cluster is empty). The selected value
+/// sums are gathered into one contiguous block so that the numerator runs on the P·V
+/// micro-kernel (each row loaded once for the whole group).
+#[allow(clippy::too_many_arguments)]
+pub fn weighted_attend_scored<E: SimdElem>(
     sc: ScoredClusters<'_>,
     scale: f32,
     ids: &[u32],
-    value_sums: &[f32],
+    value_sums: &[E],
     sizes: &[u32],
     d: usize,
+    ws: &mut WeightedScratch<E>,
     out: &mut [f32],
     lse: &mut [f32],
 ) -> Result<()> {
@@ -53,12 +78,13 @@ pub fn weighted_attend_scored(
     }
     let k = ids.len();
     let c2 = scale * std::f32::consts::LOG2_E;
-    let mut w = vec![0.0f32; g * k];
+    ws.w.clear();
+    ws.w.resize(g * k, 0.0);
     let mut den = vec![0.0f32; g];
     let mut m2 = vec![f32::NEG_INFINITY; g];
     for h in 0..g {
         let row = &sc.raw[h * sc.ld..];
-        let wh = &mut w[h * k..(h + 1) * k];
+        let wh = &mut ws.w[h * k..(h + 1) * k];
         for (x, &c) in wh.iter_mut().zip(ids) {
             *x = row[c as usize] * c2;
         }
@@ -70,22 +96,20 @@ pub fn weighted_attend_scored(
         micro::exp2_inplace(wh, m2[h]);
         den[h] = wh.iter().zip(ids).map(|(x, &c)| x * sizes[c as usize] as f32).sum();
     }
-    for (j, &c) in ids.iter().enumerate() {
-        let vs = &value_sums[c as usize * d..(c as usize + 1) * d];
-        for h in 0..g {
-            let wj = w[h * k + j];
-            if wj != 0.0 {
-                axpy(&mut out[h * d..(h + 1) * d], wj, vs);
-            }
-        }
+    ws.rows.clear();
+    for &c in ids {
+        ws.rows.extend_from_slice(&value_sums[c as usize * d..(c as usize + 1) * d]);
     }
+    ws.acc.clear();
+    ws.acc.resize(g * d, 0.0);
+    micro::pv::<E>(&ws.w, k, g, k, &ws.rows, d, &mut ws.acc);
     for h in 0..g {
         if den[h] > 0.0 {
             let inv = 1.0 / den[h];
-            out[h * d..(h + 1) * d].iter_mut().for_each(|x| *x *= inv);
+            for (o, a) in out[h * d..(h + 1) * d].iter_mut().zip(&ws.acc[h * d..(h + 1) * d]) {
+                *o = a * inv;
+            }
             lse[h] = (m2[h] + den[h].log2()) * std::f32::consts::LN_2;
-        } else {
-            out[h * d..(h + 1) * d].fill(0.0);
         }
     }
     Ok(())
@@ -106,7 +130,7 @@ pub fn weighted_attend(q: &[f32], g: usize, d: usize, scale: f32, centroids: &[f
         }
     }
     let ids: Vec<u32> = (0..m as u32).collect();
-    weighted_attend_scored(ScoredClusters { raw: &raw, ld: m, g }, scale, &ids, value_sums, sizes, d, out, lse)
+    weighted_attend_scored(ScoredClusters { raw: &raw, ld: m, g }, scale, &ids, value_sums, sizes, d, &mut WeightedScratch::default(), out, lse)
 }
 
 #[cfg(test)]

@@ -25,14 +25,14 @@ pub struct TieredClusters<E> {
     tokens: Vec<u32>,
 }
 
-impl<E: Pod> TieredClusters<E> {
+impl<E: Pod + vkv_kernels::attention::KvElem> TieredClusters<E> {
     /// Records in `slow`, cached by `cache`.
     pub fn new(slow: SlowStore<E>, cache: Option<ClusterCache<E>>) -> Self {
         Self { slow, cache, hit: Vec::new(), tokens: Vec::new() }
     }
 
     /// Start a step over the retrieval zone `ranked` (best first).
-    pub fn begin(&mut self, ranked: &[u32], meta: &ClusterMeta) {
+    pub fn begin(&mut self, ranked: &[u32], meta: &ClusterMeta<E>) {
         self.tokens.clear();
         self.tokens.extend(ranked.iter().map(|&c| meta.sizes[c as usize]));
         match &mut self.cache {
@@ -51,7 +51,7 @@ impl<E: Pod> TieredClusters<E> {
     }
 
     /// The record of `ranked[i] = c` (after [`TieredClusters::begin`]).
-    pub fn record(&self, i: usize, c: u32, meta: &ClusterMeta) -> Result<&[E]> {
+    pub fn record(&self, i: usize, c: u32, meta: &ClusterMeta<E>) -> Result<&[E]> {
         if self.hit.get(i).copied().unwrap_or(false) {
             if let Some(r) = self.cache.as_ref().and_then(|k| k.get(c)) {
                 return Ok(r);
@@ -63,7 +63,7 @@ impl<E: Pod> TieredClusters<E> {
     }
 
     /// End the step: LRU maintenance and admission of misses.
-    pub fn finish(&mut self, ranked: &[u32], meta: &ClusterMeta) -> Result<()> {
+    pub fn finish(&mut self, ranked: &[u32], meta: &ClusterMeta<E>) -> Result<()> {
         let Self { slow, cache, hit, tokens } = self;
         if let Some(cache) = cache {
             cache.update(ranked, tokens, hit, |c| {

@@ -17,7 +17,7 @@ use vkv_kernels::attention::{merge_into, Partial};
 
 use super::head::{Ctx, HeadState};
 use super::WaveElem;
-use crate::attn::{attend_segments, group_cluster_scores, top_k, weighted_attend_scored, ScoredClusters, Segment};
+use crate::attn::{attend_segments, group_cluster_scores, top_k_split, weighted_attend_scored, ScoredClusters, Segment};
 use crate::index::cluster::record;
 use crate::index::cluster::ClusterMeta;
 use crate::Result;
@@ -32,25 +32,28 @@ pub struct Selection {
 }
 
 /// Raw scores `raw: [g, ld]` of `q: [g, d]` against every centroid; returns `ld`.
-fn score_centroids(q: &[f32], g: usize, d: usize, meta: &ClusterMeta, raw: &mut Vec<f32>) -> usize {
+fn score_centroids<E: WaveElem>(q: &[f32], g: usize, d: usize, meta: &ClusterMeta<E>, raw: &mut Vec<f32>) -> usize {
     let c = meta.n_clusters();
     let nb = c.div_ceil(16);
     let ld = nb * 16;
-    raw.clear();
-    raw.resize(g * ld, 0.0);
+    // The micro-kernel writes all `g × ld` scores: grow without clearing.
+    if raw.len() < g * ld {
+        raw.resize(g * ld, 0.0);
+    }
     if nb > 0 {
-        micro::scores::<f32>(q, g, d, &meta.centroids.data, nb, raw, ld);
+        micro::scores::<E>(q, g, d, &meta.centroids, nb, raw, ld);
     }
     ld
 }
 
 /// Rank clusters for `q` and split the top `np + es` into the two zones.
-fn rank(q: &[f32], ctx: &Ctx<'_>, meta: &ClusterMeta, np: usize, es: usize, raw: &mut Vec<f32>, dist: &mut Vec<f32>) -> Result<(usize, Selection)> {
+fn rank<E: WaveElem>(q: &[f32], ctx: &Ctx<'_>, meta: &ClusterMeta<E>, np: usize, es: usize, raw: &mut Vec<f32>, dist: &mut Vec<f32>) -> Result<(usize, Selection)> {
     let ld = score_centroids(q, ctx.g, ctx.d, meta, raw);
     let c = meta.n_clusters();
     dist.resize(c, 0.0);
     group_cluster_scores(ScoredClusters { raw, ld, g: ctx.g }, c, ctx.scale, &meta.sizes, dist)?;
-    let mut top = top_k(&dist[..c], np + es);
+    // Only the retrieval zone needs rank order (cache admission, summation order).
+    let mut top = top_k_split(&dist[..c], np + es, np);
     let estimation = top.split_off(np.min(top.len()));
     Ok((ld, Selection { retrieval: top, estimation }))
 }
@@ -86,7 +89,7 @@ impl<E: WaveElem> HeadState<E> {
         tiers.begin(&sel.retrieval, meta);
         sc.o_est.resize(g * d, 0.0);
         sc.lse_est.resize(g, 0.0);
-        weighted_attend_scored(ScoredClusters { raw: &sc.raw, ld, g }, ctx.scale, &sel.estimation, &meta.value_sums, &meta.sizes, d, &mut sc.o_est, &mut sc.lse_est)?;
+        weighted_attend_scored(ScoredClusters { raw: &sc.raw, ld, g }, ctx.scale, &sel.estimation, &meta.value_sums, &meta.sizes, d, &mut sc.est, &mut sc.o_est, &mut sc.lse_est)?;
         {
             let mut segs: Vec<Segment<'_, E>> = Vec::with_capacity(sel.retrieval.len() + 1);
             segs.push(steady.segment());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::steady::Steady;
 use super::WaveElem;
-use crate::attn::SegmentScratch;
+use crate::attn::{SegmentScratch, WeightedScratch};
 use crate::index::cluster::{build_clusters, ClusterMeta, KmeansParams, WaveConfig};
 use crate::storage::{Chunk, ClusterCache, SlowFile, SlowStore, TieredClusters};
 use crate::Result;
@@ -46,14 +46,15 @@ pub struct Epoch {
 }
 
 /// Reusable decode buffers.
-#[derive(Debug, Default)]
-pub struct DecodeScratch {
+#[derive(Debug)]
+pub struct DecodeScratch<E> {
     pub(super) raw: Vec<f32>,
     pub(super) dist: Vec<f32>,
     pub(super) o_est: Vec<f32>,
     pub(super) lse_est: Vec<f32>,
     pub(super) lse: Vec<f32>,
     pub(super) seg: SegmentScratch,
+    pub(super) est: WeightedScratch<E>,
 }
 
 /// The wave state of one (layer, kv head).
@@ -62,7 +63,7 @@ pub struct HeadState<E> {
     /// Sinks + tail, exact.
     pub steady: Steady<E>,
     /// The meta index.
-    pub meta: ClusterMeta,
+    pub meta: ClusterMeta<E>,
     /// Cluster records: slow tier + fast-tier cache.
     pub tiers: TieredClusters<E>,
     /// Clustered runs, oldest first.
@@ -73,7 +74,13 @@ pub struct HeadState<E> {
     pub es: usize,
     /// Tokens of the sequence held by this head.
     pub len: usize,
-    pub(super) scratch: DecodeScratch,
+    pub(super) scratch: DecodeScratch<E>,
+}
+
+impl<E> Default for DecodeScratch<E> {
+    fn default() -> Self {
+        Self { raw: Vec::new(), dist: Vec::new(), o_est: Vec::new(), lse_est: Vec::new(), lse: Vec::new(), seg: SegmentScratch::default(), est: WeightedScratch::default() }
+    }
 }
 
 /// Records into a slow-tier chunk: appended to the scratch file, or kept in RAM.
@@ -125,7 +132,7 @@ impl<E: WaveElem> HeadState<E> {
         let (ram, mapped) = self.tiers.slow.bytes();
         let cache = self.tiers.cache.as_ref().map_or(0, |c| c.bytes());
         let sc = &self.scratch;
-        let scratch = (sc.raw.capacity() + sc.dist.capacity() + sc.o_est.capacity()) * 4 + sc.seg.bytes();
+        let scratch = (sc.raw.capacity() + sc.dist.capacity() + sc.o_est.capacity()) * 4 + sc.seg.bytes() + sc.est.bytes();
         (self.steady.bytes() + cache + scratch, ram + mapped, self.meta.bytes())
     }
 }

@@ -92,6 +92,13 @@ impl WaveKv {
         })
     }
 
+    /// Store `n` prompt tokens' K/V at `layer` without attending: `k, v: [n, n_kv_heads, d]`
+    /// (token-major, post-RoPE). Only before [`KvBackend::finish_prefill`]; fill every layer to
+    /// the same length. For loading contexts and benchmarks that skip the O(n²) prefill.
+    pub fn push_kv(&mut self, layer: usize, k: &[f32], v: &[f32]) -> Result<()> {
+        with!(&mut self.inner, s => s.push_kv(layer, k, v))
+    }
+
     /// The knobs.
     pub fn config(&self) -> &WaveConfig {
         with!(&self.inner, s => &s.cfg)

@@ -138,6 +138,24 @@ impl<E: WaveElem> WaveStore<E> {
         Ok(y)
     }
 
+    /// Store prompt K/V `[n, n_kv_heads, d]` of `layer` without attending (before
+    /// `finish_prefill`).
+    pub(crate) fn push_kv(&mut self, layer: usize, k: &[f32], v: &[f32]) -> Result<()> {
+        let (d, hk) = (self.attn.head_dim, self.attn.n_kv_heads);
+        let n = k.len() / (hk * d).max(1);
+        if k.len() != n * hk * d || v.len() != k.len() || layer >= self.attn.n_layers {
+            return Err(Error::Shape(format!("push_kv: layer {layer}, {} key / {} value elements for {hk} heads of {d}", k.len(), v.len())));
+        }
+        let State::Prefill(dense) = &mut self.state else {
+            return Err(Error::Config("wave: push_kv is for the prompt, before finish_prefill".into()));
+        };
+        for (h, dk) in dense[layer * hk..(layer + 1) * hk].iter_mut().enumerate() {
+            let pick = |x: &[f32]| -> Vec<f32> { (0..n).flat_map(|t| x[(t * hk + h) * d..(t * hk + h + 1) * d].to_vec()).collect() };
+            dk.push_kv(0, &pick(k), &pick(v))?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn finish_prefill(&mut self) -> Result<()> {
         if !matches!(self.state, State::Prefill(_)) {
             return Ok(());

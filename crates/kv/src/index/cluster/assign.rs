@@ -30,27 +30,36 @@ impl BlockedCentroids {
     pub fn from_rows(rows: &[f32], d: usize) -> Self {
         Self { data: layout::to_blocked(rows, d), n: rows.len() / d.max(1), d }
     }
+}
 
-    /// Append rows `[m, d]`.
-    pub fn push_rows(&mut self, rows: &[f32]) {
-        layout::push_keys(&mut self.data, self.n, rows, self.d);
-        self.n += rows.len() / self.d.max(1);
-    }
-
-    /// Keep the first `n` centroids.
-    pub fn truncate(&mut self, n: usize) {
-        if n < self.n {
-            self.n = n;
-            self.data.truncate(layout::key_len(n, self.d));
+/// Largest value of `x` and its first index (`−∞, 0` when empty). Sixteen independent lanes
+/// (strict `>` keeps each lane's first maximum), so the loop vectorizes to compares and blends.
+fn row_argmax(x: &[f32]) -> (f32, u32) {
+    const L: usize = 16;
+    let mut bv = [f32::NEG_INFINITY; L];
+    let mut bi = [0u32; L];
+    let chunks = x.chunks_exact(L);
+    let rem = chunks.remainder();
+    for (c, ch) in chunks.enumerate() {
+        for l in 0..L {
+            let better = ch[l] > bv[l];
+            bv[l] = if better { ch[l] } else { bv[l] };
+            bi[l] = if better { (c * L + l) as u32 } else { bi[l] };
         }
     }
-
-    /// Centroid `c` as a row.
-    pub fn row(&self, c: usize) -> Vec<f32> {
-        let mut r = vec![0.0; self.d];
-        layout::key_row(&self.data, c, self.d, &mut r);
-        r
+    let base = x.len() - rem.len();
+    let (mut v, mut i) = (f32::NEG_INFINITY, 0u32);
+    for l in 0..L {
+        if bv[l] > v || (bv[l] == v && bi[l] < i) {
+            (v, i) = (bv[l], bi[l]);
+        }
     }
+    for (j, &y) in rem.iter().enumerate() {
+        if y > v {
+            (v, i) = (y, (base + j) as u32);
+        }
+    }
+    (v, i)
 }
 
 /// `out[t] = argmax_c ⟨x_t, c⟩` over the centroids (first on ties) for the rows `x: [m, d]`.
@@ -74,15 +83,8 @@ pub fn assign_argmax(x: &[f32], cb: &BlockedCentroids, out: &mut [u32]) {
             let nb = cols.div_ceil(layout::BLOCK);
             micro::scores::<f32>(&x[r0 * d..(r0 + rows) * d], rows, d, &cb.data[c0 * d..], nb, &mut s, COLS);
             for r in 0..rows {
-                let srow = &s[r * COLS..r * COLS + cols];
-                let (mut bv, mut bi) = (best[r], u32::MAX);
-                for (j, &v) in srow.iter().enumerate() {
-                    if v > bv {
-                        bv = v;
-                        bi = j as u32;
-                    }
-                }
-                if bi != u32::MAX {
+                let (bv, bi) = row_argmax(&s[r * COLS..r * COLS + cols]);
+                if bv > best[r] {
                     best[r] = bv;
                     out[r0 + r] = c0 as u32 + bi;
                 }
@@ -97,6 +99,18 @@ pub fn assign_argmax(x: &[f32], cb: &BlockedCentroids, out: &mut [u32]) {
 mod tests {
     use super::*;
     use crate::testutil::rnd;
+
+    #[test]
+    fn row_argmax_first_maximum() {
+        let mut x = vec![0.0f32; 50];
+        x[7] = 3.0;
+        x[23] = 3.0;
+        x[40] = 2.0;
+        assert_eq!(row_argmax(&x), (3.0, 7));
+        x[49] = 5.0;
+        assert_eq!(row_argmax(&x), (5.0, 49));
+        assert_eq!(row_argmax(&[]), (f32::NEG_INFINITY, 0));
+    }
 
     /// Against a scalar argmax, with centroid counts that cross tiles and blocks (1, 17, 300,
     /// 513) and token counts that are not multiples of the row tile.
