@@ -19,6 +19,7 @@ pub mod capture;
 pub mod config;
 pub mod error;
 pub mod index;
+pub mod persist;
 pub mod storage;
 #[cfg(test)]
 mod testutil;

@@ -74,7 +74,7 @@ pub struct HeadState<E> {
     pub es: usize,
     /// Tokens of the sequence held by this head.
     pub len: usize,
-    pub(super) scratch: DecodeScratch<E>,
+    pub(crate) scratch: DecodeScratch<E>,
 }
 
 impl<E> Default for DecodeScratch<E> {

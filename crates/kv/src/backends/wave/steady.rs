@@ -133,6 +133,17 @@ impl<E: KvElem> Steady<E> {
         }
     }
 
+    /// Raw parts `(blocked keys, values, sinks, tokens, tail start)` (persistence).
+    pub fn raw(&self) -> (&[E], &[E], usize, usize, usize) {
+        (&self.keys, &self.values, self.n_sinks, self.n, self.tail_start)
+    }
+
+    /// From raw parts as [`Steady::raw`] returns them; `None` when they do not fit together.
+    pub fn from_raw(d: usize, keys: Vec<E>, values: Vec<E>, n_sinks: usize, n: usize, tail_start: usize) -> Option<Self> {
+        let ok = d > 0 && n_sinks <= n && tail_start >= n_sinks && keys.len() == layout::key_len(n, d) && values.len() == n * d;
+        ok.then_some(Self { d, keys, values, n_sinks, n, tail_start })
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         (self.keys.len() + self.values.len()) * std::mem::size_of::<E>()

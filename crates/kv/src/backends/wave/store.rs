@@ -58,7 +58,7 @@ impl<E: WaveElem> WaveStore<E> {
         make_ctx(&self.attn, &self.cfg, &self.file)
     }
 
-    fn ensure_file(&mut self) -> Result<()> {
+    pub(crate) fn ensure_file(&mut self) -> Result<()> {
         if self.file.is_none() {
             if let Some(dir) = &self.cfg.slow_dir {
                 self.file = Some(SlowFile::create(dir)?);
