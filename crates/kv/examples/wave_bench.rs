@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p vkv-kv --example wave_bench -- [--ctx 8192,16384,32768] [--steps 32]
-//!     [--wave wave:r=0.018,e=0.232,cache=3] [--f32] [--wave-only]
+//!     [--wave wave:r=0.018,e=0.232,cache=3] [--f32] [--wave-only] [--cache-dir DIR]
 //! ```
 //! For each context: fill both backends with the same prompt K/V (`push_kv`: no O(n²)
 //! prefill), build the wave index (timed), then decode `steps` tokens through all layers and
@@ -120,9 +120,22 @@ fn median(mut x: Vec<f64>) -> f64 {
     x[x.len() / 2]
 }
 
-/// Decode step `s` through every layer; returns the attention seconds and the output.
-fn step(kv: &mut dyn KvBackend, data: &[LayerData], s: usize) -> vkv_kv::Result<(f64, Vec<f32>)> {
+/// CPU seconds used so far by every thread of this process (Linux schedstat; 0 elsewhere).
+/// On a shared machine, wall time depends on the other tenants; CPU time measures our work.
+fn cpu_secs() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|x| x.parse::<f64>().ok()))
+        .sum::<f64>()
+        * 1e-9
+}
+
+/// Decode step `s` through every layer; returns the attention wall seconds, CPU seconds and
+/// the output.
+fn step(kv: &mut dyn KvBackend, data: &[LayerData], s: usize) -> vkv_kv::Result<(f64, f64, Vec<f32>)> {
     let mut dt = 0.0;
+    let c0 = cpu_secs();
     let mut o = Vec::new();
     for (l, ld) in data.iter().enumerate() {
         let (q, k, v) = &ld.steps[s];
@@ -132,7 +145,7 @@ fn step(kv: &mut dyn KvBackend, data: &[LayerData], s: usize) -> vkv_kv::Result<
         dt += t0.elapsed().as_secs_f64();
         o.extend(y.into_vec()?);
     }
-    Ok((dt, o))
+    Ok((dt, cpu_secs() - c0, o))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -143,41 +156,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wave_cfg = WaveConfig::from_kv_str(&arg("--wave").unwrap_or_else(|| "wave".into()))?;
     let dtype = if args.iter().any(|a| a == "--f32") { KvDtype::F32 } else { KvDtype::F16 };
     println!("wave_bench: {LAYERS} layers, {HQ}/{HK} heads, d={D}, {dtype:?} KV, {steps} decode steps, {} threads, {}", rayon::current_num_threads(), wave_cfg.to_kv_string());
-    println!("| context | dense ms/step | wave ms/step | dense/wave | index build s | fast-tier hit rate (clusters / tokens) | wave−dense rel. L2 (sanity) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| context | dense ms/step (wall, median) | wave ms/step | dense/wave | CPU ms/step dense / wave (mean) | dense/wave (CPU) | index build (or load) s | fast-tier hit rate (clusters / tokens) | wave−dense rel. L2 (sanity) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for &n in &ctxs {
         let data: Vec<LayerData> = (0..LAYERS).map(|l| layer_data(n, steps + 2, 1000 + l as u64)).collect();
         let attn = AttnConfig { n_layers: LAYERS, n_q_heads: HQ, n_kv_heads: HK, head_dim: D, max_tokens: n + steps + 2 };
         let mut dense = DenseKv::new(attn, dtype)?;
-        let mut wave = WaveKv::new(attn, wave_cfg.clone(), dtype)?;
         for (l, ld) in data.iter().enumerate() {
             dense.push_kv(l, &ld.k, &ld.v)?;
-            wave.push_kv(l, &ld.k, &ld.v)?;
         }
+        // With --cache-dir, the indexed context is built once, saved, and loaded by later runs
+        // (with this run's budgets and fast-tier size): the build column then shows the load.
+        let saved = arg("--cache-dir").map(|d| std::path::PathBuf::from(d).join(format!("wave-{n}-{dtype:?}.ctx")));
         let t0 = Instant::now();
-        wave.finish_prefill()?;
+        let mut wave = match &saved {
+            Some(p) if p.exists() => WaveKv::load(p, &wave_cfg, Some(attn.max_tokens))?,
+            _ => {
+                let mut w = WaveKv::new(attn, wave_cfg.clone(), dtype)?;
+                for (l, ld) in data.iter().enumerate() {
+                    w.push_kv(l, &ld.k, &ld.v)?;
+                }
+                w.finish_prefill()?;
+                if let Some(p) = &saved {
+                    w.save(p)?;
+                }
+                w
+            }
+        };
         let build = t0.elapsed().as_secs_f64();
         let wave_only = args.iter().any(|a| a == "--wave-only");
         // Dense and wave steps alternate, so that load changes on a shared machine hit both.
         let (mut td, mut tw, mut err) = (Vec::new(), Vec::new(), 0.0);
+        let (mut cd, mut cw) = (0.0, 0.0);
         for s in 0..steps {
-            let (t, yw) = step(&mut wave, &data, s)?;
+            let (t, c, yw) = step(&mut wave, &data, s)?;
             tw.push(t);
+            cw += c / steps as f64;
             if !wave_only {
-                let (t, yd) = step(&mut dense, &data, s)?;
+                let (t, c, yd) = step(&mut dense, &data, s)?;
                 td.push(t);
+                cd += c / steps as f64;
                 let num: f64 = yw.iter().zip(&yd).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
                 let den: f64 = yd.iter().map(|y| (*y as f64).powi(2)).sum();
                 err += (num / den).sqrt() / steps as f64;
             }
         }
         if wave_only {
-            println!("| {n} | - | {:.3} | - | {build:.1} | {:.2} | - |", median(tw) * 1e3, wave.cache_stats().1.hit_rate());
+            println!("| {n} | - | {:.3} | - | {:.2} | - | {build:.1} | {:.2} | - |", median(tw) * 1e3, cw * 1e3, wave.cache_stats().1.hit_rate());
             continue;
         }
         let (_, total) = wave.cache_stats();
         let (md, mw) = (median(td) * 1e3, median(tw) * 1e3);
-        println!("| {n} | {md:.2} | {mw:.3} | {:.1}× | {build:.1} | {:.2} / {:.2} | {err:.3} |", md / mw, total.hit_rate(), total.token_hit_rate());
+        println!("| {n} | {md:.2} | {mw:.3} | {:.1}× | {:.2} / {:.2} | {:.1}× | {build:.1} | {:.2} / {:.2} | {err:.3} |", md / mw, cd * 1e3, cw * 1e3, cd / cw, total.hit_rate(), total.token_hit_rate());
         let m = wave.memory();
         eprintln!("  ctx {n}: wave memory fast {:.1} MiB, slow {:.1} MiB, index {:.1} MiB; dense {:.1} MiB", m.fast_bytes as f64 / 1048576.0, m.slow_bytes as f64 / 1048576.0, m.index_bytes as f64 / 1048576.0, dense.memory().fast_bytes as f64 / 1048576.0);
     }

@@ -163,7 +163,7 @@ fn tripartite_equals_direct_approximation() -> anyhow::Result<()> {
         for l in 0..cap.n_layers {
             for h in 0..cap.hk {
                 let keys = cap.head_keys(l, h, t + 1);
-                let vals: Vec<f32> = (0..=t).flat_map(|p| cap.v[l][(p * cap.hk + h) * d..(p * cap.hk + h + 1) * d].to_vec()).collect();
+                let vals = cap.head_values(l, h, t + 1);
                 let gq = cap.group_query(l, h, t);
                 let sel = wave.select(l, h, &gq)?;
                 assert!(!sel.retrieval.is_empty() && !sel.estimation.is_empty());

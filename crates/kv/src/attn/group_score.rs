@@ -14,26 +14,28 @@ use super::ScoredClusters;
 use crate::{Error, Result};
 
 /// Fill `dist[..n]` from the raw scores of `n` clusters (`sizes[c] == 0` marks an empty one).
-pub fn group_cluster_scores(sc: ScoredClusters<'_>, n: usize, scale: f32, sizes: &[u32], dist: &mut [f32]) -> Result<()> {
+/// `tmp` is scratch (grown to `n`).
+pub fn group_cluster_scores(sc: ScoredClusters<'_>, n: usize, scale: f32, sizes: &[u32], dist: &mut [f32], tmp: &mut Vec<f32>) -> Result<()> {
     if dist.len() < n || sizes.len() < n || sc.ld < n || sc.raw.len() < sc.g.saturating_sub(1) * sc.ld + n {
         return Err(Error::Shape(format!("cluster scores: n {n} ld {} g {}", sc.ld, sc.g)));
     }
     let dist = &mut dist[..n];
     dist.fill(0.0);
     let c2 = scale * std::f32::consts::LOG2_E;
-    let mut t = vec![0.0f32; n];
+    tmp.resize(n, 0.0);
+    let t = &mut tmp[..n];
     for h in 0..sc.g {
         let row = &sc.raw[h * sc.ld..h * sc.ld + n];
         for ((x, r), &s) in t.iter_mut().zip(row).zip(sizes) {
             *x = if s == 0 { f32::NEG_INFINITY } else { r * c2 };
         }
-        let m = t.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let m = super::reduce::max(t);
         if m == f32::NEG_INFINITY {
             continue;
         }
-        let sum = micro::exp2_inplace(&mut t, m);
+        let sum = micro::exp2_inplace(t, m);
         let inv = 1.0 / sum;
-        for (dv, x) in dist.iter_mut().zip(&t) {
+        for (dv, x) in dist.iter_mut().zip(t.iter()) {
             *dv += x * inv;
         }
     }
@@ -54,7 +56,7 @@ mod tests {
         // Two heads, three clusters, the middle one empty.
         let raw = [0.0f32, 5.0, 2.0, /* pad */ 9.0, 1.0, 50.0, 1.0, 9.0];
         let mut dist = [0.0f32; 3];
-        group_cluster_scores(ScoredClusters { raw: &raw, ld: 4, g: 2 }, 3, 0.5, &[3, 0, 1], &mut dist)?;
+        group_cluster_scores(ScoredClusters { raw: &raw, ld: 4, g: 2 }, 3, 0.5, &[3, 0, 1], &mut dist, &mut Vec::new())?;
         let p = |a: f64, b: f64| (a * 0.5).exp() / ((a * 0.5).exp() + (b * 0.5).exp());
         let want0 = p(0.0, 2.0) + p(1.0, 1.0);
         let want2 = p(2.0, 0.0) + p(1.0, 1.0);

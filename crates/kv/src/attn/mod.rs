@@ -7,9 +7,10 @@
 //!   exact parts ([`vkv_kernels::attention::merge_into`], spec §1.2).
 //! - [`group_score`]: ranking clusters for a GQA group (softmax over clusters per query head,
 //!   summed over the group's heads, spec §3.6 step 1).
-//! - [`topk`]: deterministic top-k selection.
+//! - [`topk`]: deterministic top-k selection; [`reduce`]: vectorizable maxima.
 
 pub mod group_score;
+pub mod reduce;
 pub mod segments;
 pub mod topk;
 pub mod weighted;

@@ -4,13 +4,13 @@
 //! exact attention over their union, with its LSE.
 //!
 //! A segment's keys are in the blocked layout of [`vkv_kernels::attention::layout`] for its
-//! first `n_blocked` tokens and token-major for the rest (a "ragged tail" of < 16 tokens in
-//! cluster records, see [`crate::index::cluster::record`]); values are token-major. Blocks go
-//! through the kernels' SIMD score micro-kernel, tail keys through SIMD dot products, and P·V
+//! first `n_blocked` tokens and a ragged block (dimension-major, < 16 tokens) for the rest
+//! (cluster records, see [`crate::index::cluster::record`]); values are token-major. Blocks go
+//! through the kernels' SIMD score micro-kernel (tail keys transposed into one padded block
+//! first), and P·V
 //! through the SIMD P·V micro-kernel, segment by segment.
 
 use vkv_kernels::attention::micro::{self, SimdElem};
-use vkv_kernels::ops::dot;
 
 use crate::{Error, Result};
 
@@ -21,7 +21,8 @@ pub struct Segment<'a, E> {
     pub keys_blocked: &'a [E],
     /// Tokens whose keys are blocked.
     pub n_blocked: usize,
-    /// Keys of the remaining `n − n_blocked` tokens, token-major `[n − n_blocked, d]`.
+    /// Keys of the remaining `m = n − n_blocked` (< 16) tokens as a ragged block,
+    /// dimension-major `[d, m]`.
     pub keys_tail: &'a [E],
     /// Values of all `n` tokens, token-major `[n, d]`.
     pub values: &'a [E],
@@ -36,12 +37,13 @@ pub struct SegmentScratch {
     s: Vec<f32>,
     o: Vec<f32>,
     tail: Vec<f32>,
+    row: Vec<f32>,
 }
 
 impl SegmentScratch {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.qs.capacity() + self.s.capacity() + self.o.capacity() + self.tail.capacity()) * 4
+        (self.qs.capacity() + self.s.capacity() + self.o.capacity() + self.tail.capacity() + self.row.capacity()) * 4
     }
 }
 
@@ -90,13 +92,17 @@ pub fn attend_segments<E: SimdElem>(
         }
         let nt = seg.n - seg.n_blocked;
         if nt > 0 {
-            sc.tail.resize(nt * d, 0.0);
-            E::to_f32_slice(&seg.keys_tail[..nt * d], &mut sc.tail);
-            for (j, k) in sc.tail.chunks_exact(d).enumerate() {
-                for h in 0..g {
-                    sc.s[h * ld + pos + seg.n_blocked + j] = dot(&sc.qs[h * d..(h + 1) * d], k);
-                }
+            // The ragged block (< 16 keys, dimension-major) goes through the block kernel too,
+            // widened to one zero-padded f32 block. Its 16 − nt padding scores land in the
+            // slack or under the next segment's scores.
+            sc.row.resize(nt * d, 0.0);
+            E::to_f32_slice(&seg.keys_tail[..nt * d], &mut sc.row[..nt * d]);
+            sc.tail.resize(16 * d, 0.0);
+            for (dst, src) in sc.tail.chunks_exact_mut(16).zip(sc.row.chunks_exact(nt)) {
+                dst[..nt].copy_from_slice(src);
+                dst[nt..].fill(0.0);
             }
+            micro::scores::<f32>(&sc.qs, g, d, &sc.tail, 1, &mut sc.s[pos + seg.n_blocked..], ld);
         }
         pos += seg.n;
     }
@@ -104,7 +110,7 @@ pub fn attend_segments<E: SimdElem>(
     let mut l = vec![0.0f32; g];
     for h in 0..g {
         let row = &mut sc.s[h * ld..h * ld + total];
-        m[h] = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        m[h] = super::reduce::max(row);
         l[h] = micro::exp2_inplace(row, m[h]);
     }
     sc.o.clear();
@@ -154,7 +160,8 @@ mod tests {
                 let mut t0 = 0;
                 for &(n, nb) in sizes {
                     let kb: Vec<E> = layout::to_blocked(&k[t0 * d..(t0 + nb) * d], d);
-                    let tail: Vec<E> = k[(t0 + nb) * d..(t0 + n) * d].iter().map(|x| E::from_f32(*x)).collect();
+                    let m = n - nb;
+                    let tail: Vec<E> = (0..d * m).map(|x| E::from_f32(k[(t0 + nb + x % m) * d + x / m])).collect();
                     let vals: Vec<E> = v[t0 * d..(t0 + n) * d].iter().map(|x| E::from_f32(*x)).collect();
                     store.push((kb, nb, tail, vals, n));
                     t0 += n;

@@ -88,7 +88,7 @@ pub fn weighted_attend_scored<E: SimdElem>(
         for (x, &c) in wh.iter_mut().zip(ids) {
             *x = row[c as usize] * c2;
         }
-        m2[h] = wh.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        m2[h] = super::reduce::max(wh);
         if m2[h] == f32::NEG_INFINITY {
             wh.fill(0.0);
             continue;

@@ -14,7 +14,9 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 /// Keys with some structure (a drifting mean), so that clusters are not degenerate.
-fn fill(kv: &mut dyn FnMut(usize, &[f32], &[f32]) -> Result<()>, n: usize) -> Result<()> {
+type Push<'a> = &'a mut dyn FnMut(usize, &[f32], &[f32]) -> Result<()>;
+
+fn fill(kv: Push<'_>, n: usize) -> Result<()> {
     let per = ATTN.n_kv_heads * ATTN.head_dim;
     for l in 0..ATTN.n_layers {
         let k: Vec<f32> = rnd(n * per, 10 + l as u64).iter().enumerate().map(|(i, x)| x + ((i / per) as f32 / 97.0).sin() * 2.0).collect();

@@ -15,7 +15,7 @@
 use vkv_kernels::attention::micro;
 use vkv_kernels::attention::{merge_into, Partial};
 
-use super::head::{Ctx, HeadState};
+use super::head::{Ctx, DecodeScratch, HeadState};
 use super::WaveElem;
 use crate::attn::{attend_segments, group_cluster_scores, top_k_split, weighted_attend_scored, ScoredClusters, Segment};
 use crate::index::cluster::record;
@@ -47,13 +47,14 @@ fn score_centroids<E: WaveElem>(q: &[f32], g: usize, d: usize, meta: &ClusterMet
 }
 
 /// Rank clusters for `q` and split the top `np + es` into the two zones.
-fn rank<E: WaveElem>(q: &[f32], ctx: &Ctx<'_>, meta: &ClusterMeta<E>, np: usize, es: usize, raw: &mut Vec<f32>, dist: &mut Vec<f32>) -> Result<(usize, Selection)> {
-    let ld = score_centroids(q, ctx.g, ctx.d, meta, raw);
+fn rank<E: WaveElem>(q: &[f32], ctx: &Ctx<'_>, meta: &ClusterMeta<E>, np: usize, es: usize, sc: &mut DecodeScratch<E>) -> Result<(usize, Selection)> {
+    let ld = score_centroids(q, ctx.g, ctx.d, meta, &mut sc.raw);
+    let (raw, dist) = (&sc.raw, &mut sc.dist);
     let c = meta.n_clusters();
     dist.resize(c, 0.0);
-    group_cluster_scores(ScoredClusters { raw, ld, g: ctx.g }, c, ctx.scale, &meta.sizes, dist)?;
+    group_cluster_scores(ScoredClusters { raw, ld, g: ctx.g }, c, ctx.scale, &meta.sizes, dist, &mut sc.tmp)?;
     // Only the retrieval zone needs rank order (cache admission, summation order).
-    let mut top = top_k_split(&dist[..c], np + es, np);
+    let mut top = top_k_split(&dist[..c], np + es, np, &mut sc.keys);
     let estimation = top.split_off(np.min(top.len()));
     Ok((ld, Selection { retrieval: top, estimation }))
 }
@@ -73,7 +74,7 @@ impl<E: WaveElem> HeadState<E> {
         if self.meta.n_clusters() == 0 {
             return Ok(Selection::default());
         }
-        Ok(rank(q, ctx, &self.meta, np, es, &mut Vec::new(), &mut Vec::new())?.1)
+        Ok(rank(q, ctx, &self.meta, np, es, &mut DecodeScratch::default())?.1)
     }
 
     /// Tripartite attention of `q: [g, d]` over what is stored (module docs); `out: [g, d]`.
@@ -85,7 +86,7 @@ impl<E: WaveElem> HeadState<E> {
         if meta.n_clusters() == 0 || np + es == 0 {
             return attend_segments(q, g, d, ctx.scale, &[steady.segment()], &mut sc.seg, out, &mut sc.lse);
         }
-        let (ld, sel) = rank(q, ctx, meta, np, es, &mut sc.raw, &mut sc.dist)?;
+        let (ld, sel) = rank(q, ctx, meta, np, es, sc)?;
         tiers.begin(&sel.retrieval, meta);
         sc.o_est.resize(g * d, 0.0);
         sc.lse_est.resize(g, 0.0);

@@ -50,6 +50,8 @@ pub struct Epoch {
 pub struct DecodeScratch<E> {
     pub(super) raw: Vec<f32>,
     pub(super) dist: Vec<f32>,
+    pub(super) tmp: Vec<f32>,
+    pub(super) keys: Vec<u64>,
     pub(super) o_est: Vec<f32>,
     pub(super) lse_est: Vec<f32>,
     pub(super) lse: Vec<f32>,
@@ -79,7 +81,7 @@ pub struct HeadState<E> {
 
 impl<E> Default for DecodeScratch<E> {
     fn default() -> Self {
-        Self { raw: Vec::new(), dist: Vec::new(), o_est: Vec::new(), lse_est: Vec::new(), lse: Vec::new(), seg: SegmentScratch::default(), est: WeightedScratch::default() }
+        Self { raw: Vec::new(), dist: Vec::new(), tmp: Vec::new(), keys: Vec::new(), o_est: Vec::new(), lse_est: Vec::new(), lse: Vec::new(), seg: SegmentScratch::default(), est: WeightedScratch::default() }
     }
 }
 

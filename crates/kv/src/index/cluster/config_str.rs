@@ -20,7 +20,7 @@ impl WaveConfig {
     pub fn from_kv_str(s: &str) -> Result<Self> {
         let s = s.trim();
         let rest = match s.strip_prefix("wave") {
-            Some(r) if r.is_empty() => "",
+            Some("") => "",
             Some(r) => r.strip_prefix(':').ok_or_else(|| Error::Config(format!("wave: expected ':' after 'wave' in {s:?}")))?,
             None => s,
         };

@@ -4,13 +4,14 @@
 //!
 //! ```text
 //! [ keys of tokens 0 .. 16⌊n/16⌋, blocked layout (16-token blocks, dimension-major) ]
-//! [ keys of the < 16 remaining tokens, token-major [n mod 16, d]                    ]
+//! [ keys of the m = n mod 16 remaining tokens: a ragged block, dimension-major [d, m] ]
 //! [ values of all n tokens, token-major [n, d]                                      ]
 //! ```
 //! Why not pad each cluster to whole 16-token blocks: clusters average 16 tokens with a wide
-//! size spread, so padding would add ≈ 7.5 tokens per cluster (≈ 45% more slow-tier bytes,
-//! and as much more I/O per miss). The ragged tail costs nothing in space; the decode kernel
-//! ([`crate::attn::segments`]) scores it with SIMD dot products instead of the block kernel.
+//! size spread, so padding would add ≈ 7.5 tokens per cluster (≈ 45% more key bytes, and as
+//! much more I/O per miss). The ragged block costs nothing in space; the decode kernel
+//! ([`crate::attn::segments`]) widens it to one zero-padded block (dimension-major, so that is
+//! `d` short contiguous copies) and runs the same block kernel on it.
 
 use vkv_kernels::attention::layout::{self, BLOCK};
 use vkv_kernels::attention::KvElem;
@@ -42,8 +43,8 @@ pub fn push_record<E: KvElem>(dst: &mut Vec<E>, keys: &[f32], values: &[f32], ro
             dst[base + i * BLOCK] = E::from_f32(*x);
         }
     }
-    for &r in &rows[nb..] {
-        dst.extend(keys[r as usize * d..(r as usize + 1) * d].iter().map(|x| E::from_f32(*x)));
+    for i in 0..d {
+        dst.extend(rows[nb..].iter().map(|&r| E::from_f32(keys[r as usize * d + i])));
     }
     for &r in rows {
         dst.extend(values[r as usize * d..(r as usize + 1) * d].iter().map(|x| E::from_f32(*x)));
@@ -63,7 +64,14 @@ pub fn unpack<E: KvElem>(rec: &[E], n: usize, d: usize) -> (Vec<f32>, Vec<f32>) 
     for (t, row) in k.chunks_exact_mut(d).enumerate().take(nb) {
         layout::key_row(&rec[..nb * d], t, d, row);
     }
-    E::to_f32_slice(&rec[nb * d..n * d], &mut k[nb * d..]);
+    let m = n - nb;
+    let mut tail = vec![0.0f32; m * d];
+    E::to_f32_slice(&rec[nb * d..n * d], &mut tail);
+    for j in 0..m {
+        for i in 0..d {
+            k[(nb + j) * d + i] = tail[i * m + j];
+        }
+    }
     let mut v = vec![0.0f32; n * d];
     E::to_f32_slice(&rec[n * d..2 * n * d], &mut v);
     (k, v)
