@@ -5,7 +5,8 @@
 //! (b) default budgets on structured synthetic data: output relative L2 error and LSE error,
 //!     with measured floors;
 //! (c) recall of the exact top-k keys by the exactly-attended set (steady ∪ retrieval);
-//! (d) the tripartite output equals a direct f64 computation of the same approximation.
+//! (d) the tripartite output equals a direct f64 computation of the same approximation;
+//! (e) prompts shorter than sinks + window + update interval stay exact with default budgets.
 
 mod common;
 
@@ -196,5 +197,30 @@ fn tripartite_equals_direct_approximation() -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// (e) A 900-token prompt is below `4 + 64 + 1024`: no index, every token in the steady zone, so
+/// default budgets are exact (≤ 1e-4 relative L2) until the first update, which then indexes the
+/// oldest 1024 tokens (at 4 + 64 + 1024 tokens) and approximation starts.
+#[test]
+fn short_prompt_stays_exact() -> anyhow::Result<()> {
+    let (n_prompt, n_gen) = (900, 200);
+    let cap = synthetic(&spec(n_prompt + n_gen, n_prompt, 5));
+    let mut dense = DenseKv::new(cap.attn(cap.n), KvDtype::F32)?;
+    let mut wave = WaveKv::new(cap.attn(cap.n), WaveConfig::default(), KvDtype::F32)?;
+    prefill(&mut dense, &cap, n_prompt, 512)?;
+    prefill(&mut wave, &cap, n_prompt, 512)?;
+    assert_eq!(wave.head_info(0, 0)?.n_clusters, 0);
+    for t in n_prompt..n_prompt + n_gen {
+        let (yd, yw) = (decode(&mut dense, &cap, t)?, decode(&mut wave, &cap, t)?);
+        if t + 1 < 4 + 64 + 1024 {
+            for (a, b) in yw.iter().zip(&yd) {
+                assert!(rel_l2(a, b) <= 1e-4, "token {t}: {:e}", rel_l2(a, b));
+            }
+        }
+    }
+    let info = wave.head_info(1, 1)?;
+    assert_eq!((info.updates, info.n_clusters, info.nprobe, info.es), (1, 64, 1, 15), "{info:?}");
     Ok(())
 }

@@ -14,7 +14,7 @@ use super::ScoredClusters;
 use crate::{Error, Result};
 
 /// Fill `dist[..n]` from the raw scores of `n` clusters (`sizes[c] == 0` marks an empty one).
-/// `tmp` is scratch (grown to `n`).
+/// `tmp` is scratch (grown to `2n`).
 pub fn group_cluster_scores(sc: ScoredClusters<'_>, n: usize, scale: f32, sizes: &[u32], dist: &mut [f32], tmp: &mut Vec<f32>) -> Result<()> {
     if dist.len() < n || sizes.len() < n || sc.ld < n || sc.raw.len() < sc.g.saturating_sub(1) * sc.ld + n {
         return Err(Error::Shape(format!("cluster scores: n {n} ld {} g {}", sc.ld, sc.g)));
@@ -22,12 +22,15 @@ pub fn group_cluster_scores(sc: ScoredClusters<'_>, n: usize, scale: f32, sizes:
     let dist = &mut dist[..n];
     dist.fill(0.0);
     let c2 = scale * std::f32::consts::LOG2_E;
-    tmp.resize(n, 0.0);
-    let t = &mut tmp[..n];
+    // 0 for live clusters, −∞ for empty ones: added to the scores, it masks them.
+    tmp.clear();
+    tmp.extend(sizes[..n].iter().map(|&s| if s == 0 { f32::NEG_INFINITY } else { 0.0 }));
+    tmp.resize(2 * n, 0.0);
+    let (mask, t) = tmp.split_at_mut(n);
     for h in 0..sc.g {
         let row = &sc.raw[h * sc.ld..h * sc.ld + n];
-        for ((x, r), &s) in t.iter_mut().zip(row).zip(sizes) {
-            *x = if s == 0 { f32::NEG_INFINITY } else { r * c2 };
+        for ((x, r), mk) in t.iter_mut().zip(row).zip(mask.iter()) {
+            *x = r * c2 + mk;
         }
         let m = super::reduce::max(t);
         if m == f32::NEG_INFINITY {
@@ -39,10 +42,8 @@ pub fn group_cluster_scores(sc: ScoredClusters<'_>, n: usize, scale: f32, sizes:
             *dv += x * inv;
         }
     }
-    for (dv, &s) in dist.iter_mut().zip(sizes) {
-        if s == 0 {
-            *dv = f32::NEG_INFINITY;
-        }
+    for (dv, mk) in dist.iter_mut().zip(mask.iter()) {
+        *dv += mk;
     }
     Ok(())
 }
