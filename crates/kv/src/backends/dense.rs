@@ -31,15 +31,15 @@ const TOKENS_PER_TASK: usize = 16;
 const SPLIT_MIN_KEYS: usize = 1024;
 
 /// One layer's K/V, per KV head: keys in the blocked layout, values token-major.
-struct LayerStore<E> {
-    k: Vec<Vec<E>>,
-    v: Vec<Vec<E>>,
-    len: usize,
+pub(crate) struct LayerStore<E> {
+    pub(crate) k: Vec<Vec<E>>,
+    pub(crate) v: Vec<Vec<E>>,
+    pub(crate) len: usize,
 }
 
-struct Store<E> {
-    cfg: AttnConfig,
-    layers: Vec<LayerStore<E>>,
+pub(crate) struct Store<E> {
+    pub(crate) cfg: AttnConfig,
+    pub(crate) layers: Vec<LayerStore<E>>,
 }
 
 /// One parallel task: KV head `h`, query tokens `t0..t0+nt`, keys `k0..k1`.
@@ -53,7 +53,7 @@ struct Task {
 }
 
 impl<E: SimdElem> Store<E> {
-    fn new(cfg: AttnConfig) -> Self {
+    pub(crate) fn new(cfg: AttnConfig) -> Self {
         let layers = (0..cfg.n_layers)
             .map(|_| LayerStore { k: vec![Vec::new(); cfg.n_kv_heads], v: vec![Vec::new(); cfg.n_kv_heads], len: 0 })
             .collect();
@@ -175,14 +175,14 @@ fn plan(hk: usize, n_new: usize, n_ctx: usize) -> Vec<Task> {
     tasks
 }
 
-enum AnyStore {
+pub(crate) enum AnyStore {
     F16(Store<f16>),
     F32(Store<f32>),
 }
 
 /// Exact attention over every stored token.
 pub struct DenseKv {
-    store: AnyStore,
+    pub(crate) store: AnyStore,
 }
 
 impl DenseKv {

@@ -1,3 +1,8 @@
 //! KV backends. Each file is one algorithm; [`dense`] is the exact oracle.
+//!
+//! - [`dense`]: exact attention over every token (`dense_raw`: K/V in without attention).
+//! - [`wave`]: RetroInfer's wave index + wave buffer (tripartite attention).
 
 pub mod dense;
+mod dense_raw;
+pub mod wave;
