@@ -5,3 +5,5 @@ pub mod chat;
 mod common;
 pub mod generate;
 pub mod pull;
+pub mod data;
+pub mod eval;
