@@ -271,6 +271,9 @@ pub struct EvalTaskArgs {
     /// Print the prompt of the first cell and exit.
     #[arg(long)]
     pub show_prompt: bool,
+    /// Only write the report from the results already in the run directory (runs nothing).
+    #[arg(long)]
+    pub report_only: bool,
 }
 
 /// `vkv eval fidelity`.

@@ -18,7 +18,13 @@ pub mod bench;
 pub mod data;
 pub mod error;
 pub mod llama_cpp;
+pub mod plot;
 pub mod ppl;
+pub mod ppl_window;
+pub mod report;
+pub mod runner;
 pub mod stats;
+pub mod suite;
+pub mod tasks;
 
 pub use error::{Error, Result};

@@ -7,3 +7,5 @@ pub mod generate;
 pub mod pull;
 pub mod data;
 pub mod eval;
+pub mod eval_fidelity;
+pub mod eval_ppl;
