@@ -17,6 +17,7 @@
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod fidelity;
 pub mod llama_cpp;
 pub mod plot;
 pub mod ppl;

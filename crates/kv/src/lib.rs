@@ -19,5 +19,6 @@ pub mod error;
 
 pub use backend::{KvBackend, MemoryUsage, Phase, Qkv};
 pub use backends::dense::{DenseKv, KvDtype};
+pub use backends::recording::{LayerRecord, RecordingKv};
 pub use config::AttnConfig;
 pub use error::{Error, Result};
