@@ -154,6 +154,9 @@ pub struct BenchArgs {
     /// Write the samples and medians as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write a report directory (report.md, report.json, PNG line plots) here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `vkv data`.

@@ -27,5 +27,6 @@ pub mod runner;
 pub mod stats;
 pub mod suite;
 pub mod tasks;
+pub mod timed;
 
 pub use error::{Error, Result};

@@ -9,3 +9,4 @@ pub mod data;
 pub mod eval;
 pub mod eval_fidelity;
 pub mod eval_ppl;
+pub mod bench_report;

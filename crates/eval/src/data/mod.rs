@@ -101,7 +101,8 @@ pub fn resolve_text(arg: &str, home: &Path, progress: &dyn Progress) -> Result<T
         return Ok(Text { id: arg.to_string(), path: p.to_path_buf(), sha256, text });
     }
     let Some((c, t)) = corpora::find_text(arg) else {
-        if arg.contains(std::path::MAIN_SEPARATOR) || arg.ends_with(".txt") {
+        let corpus_prefix = arg.split_once('/').is_some_and(|(c, _)| corpora::find(c).is_some());
+        if !corpus_prefix && (arg.contains(std::path::MAIN_SEPARATOR) || arg.ends_with(".txt")) {
             return Err(Error::io(p, std::io::Error::new(std::io::ErrorKind::NotFound, "no such text file")));
         }
         return Err(Error::UnknownCorpus { name: arg.into(), known: known() });
