@@ -75,8 +75,10 @@ fn rows(x: &[f32], t0: usize, t1: usize, per: usize, shape: &[usize]) -> Result<
     Ok(Tensor::from_vec(shape, x[t0 * per..t1 * per].to_vec())?)
 }
 
-/// Exact output and LSE of query token `p` of `r`, all query heads: `([hq·d], [hq])`.
-fn exact(r: &LayerRecord, p: usize, (hq, hk, d): (usize, usize, usize)) -> Result<(Vec<f32>, Vec<f32>, Vec<Vec<f32>>)> {
+/// Exact attention of one token: output `[hq·d]`, LSE `[hq]`, scores per query head.
+type Exact = (Vec<f32>, Vec<f32>, Vec<Vec<f32>>);
+
+fn exact(r: &LayerRecord, p: usize, (hq, hk, d): (usize, usize, usize)) -> Result<Exact> {
     let g = hq / hk;
     let scale = 1.0 / (d as f32).sqrt();
     let (mut out, mut lse, mut scores) = (vec![0.0; hq * d], vec![0.0; hq], Vec::with_capacity(hq));

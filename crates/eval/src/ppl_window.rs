@@ -14,8 +14,22 @@ use crate::{Error, Result};
 /// Rows of logits projected at once.
 const LOGIT_ROWS: usize = 64;
 
-/// Sliding-window perplexity of `tokens` (`n_windows` at most).
-pub fn perplexity_sliding(model: &Transformer, tokens: &[u32], mode: &KvMode, n_ctx: usize, stride: usize, n_windows: Option<usize>, batch: usize, on_window: &mut dyn FnMut(usize, usize, f64)) -> Result<PplResult> {
+/// Window geometry.
+#[derive(Debug, Clone, Copy)]
+pub struct SlidingSpec {
+    /// Tokens per window.
+    pub n_ctx: usize,
+    /// Tokens between window starts (and scored per window after the first).
+    pub stride: usize,
+    /// Windows at most (None = all).
+    pub n_windows: Option<usize>,
+    /// Prefill micro-batch.
+    pub batch: usize,
+}
+
+/// Sliding-window perplexity of `tokens`.
+pub fn perplexity_sliding(model: &Transformer, tokens: &[u32], mode: &KvMode, spec: SlidingSpec, on_window: &mut dyn FnMut(usize, usize, f64)) -> Result<PplResult> {
+    let SlidingSpec { n_ctx, stride, n_windows, batch } = spec;
     if n_ctx < 4 || n_ctx > model.config.context_length {
         return Err(Error::Config(format!("--context {n_ctx} must be in 4..={}", model.config.context_length)));
     }

@@ -26,9 +26,9 @@ pub fn file_safe(s: &str) -> String {
 }
 
 fn len_label(l: usize) -> String {
-    if l % 1024 == 0 {
+    if l.is_multiple_of(1024) {
         format!("{}K", l / 1024)
-    } else if l % 1000 == 0 {
+    } else if l.is_multiple_of(1000) {
         format!("{}k", l / 1000)
     } else {
         l.to_string()

@@ -209,7 +209,7 @@ fn run_cell(model: &Transformer, tok: &Tokenizer, kv: &mut dyn KvBackend, cell: 
 
 /// Single-answer tasks stop at the end of the first line once every expected value is out.
 fn stop_early(tok: &Tokenizer, generated: &[u32], cell: &TaskSample) -> bool {
-    if generated.len() % 4 != 0 {
+    if !generated.len().is_multiple_of(4) {
         return false;
     }
     tok.decode(generated).is_ok_and(|s| score(&s, &cell.expected) >= 1.0 && s.contains('\n'))

@@ -8,7 +8,7 @@ mod common;
 
 use vkv_engine::KvMode;
 use vkv_eval::ppl::{perplexity, PplSpec};
-use vkv_eval::ppl_window::perplexity_sliding;
+use vkv_eval::ppl_window::{perplexity_sliding, SlidingSpec};
 use vkv_model::fetch::NoProgress;
 use vkv_model::EncodeOptions;
 
@@ -33,11 +33,11 @@ fn smollm2_emma_matches_llama_perplexity_within_1_percent() {
     let mut two = short.to_vec();
     two.extend_from_slice(&tokens[2048..4096]);
     let c = perplexity(&lm.transformer, &two, None, &KvMode::default(), &PplSpec { n_ctx: 512, n_chunks: Some(1), batch: 512 }, &mut |_, _, _| {}).expect("chunked");
-    let s = perplexity_sliding(&lm.transformer, &two, &KvMode::default(), 512, 256, Some(1), 512, &mut |_, _, _| {}).expect("sliding");
+    let s = perplexity_sliding(&lm.transformer, &two, &KvMode::default(), SlidingSpec { n_ctx: 512, stride: 256, n_windows: Some(1), batch: 512 }, &mut |_, _, _| {}).expect("sliding");
     assert_eq!(c.count, s.count);
     assert!((c.ppl - s.ppl).abs() < 1e-9, "{} vs {}", c.ppl, s.ppl);
     // More windows score every later token once, with at least n_ctx - stride context.
-    let s3 = perplexity_sliding(&lm.transformer, &two, &KvMode::default(), 512, 256, Some(3), 512, &mut |_, _, _| {}).expect("sliding");
+    let s3 = perplexity_sliding(&lm.transformer, &two, &KvMode::default(), SlidingSpec { n_ctx: 512, stride: 256, n_windows: Some(3), batch: 512 }, &mut |_, _, _| {}).expect("sliding");
     assert_eq!(s3.count, 255 + 2 * 256);
-    assert!(perplexity_sliding(&lm.transformer, &two, &KvMode::default(), 512, 300, None, 512, &mut |_, _, _| {}).is_err(), "stride > n_ctx/2");
+    assert!(perplexity_sliding(&lm.transformer, &two, &KvMode::default(), SlidingSpec { n_ctx: 512, stride: 300, n_windows: None, batch: 512 }, &mut |_, _, _| {}).is_err(), "stride > n_ctx/2");
 }

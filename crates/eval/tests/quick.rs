@@ -27,7 +27,7 @@ fn quick_profile_runs_reports_and_resumes() {
         let spec = SuiteSpec::quick(suite, 1);
         spec.validate(lm.transformer.config.context_length).expect("valid");
         let cells = spec.cells(&lm.tokenizer, &hay).expect("cells");
-        assert_eq!(cells.len(), if suite == Suite::Niah { 4 } else { 4 });
+        assert_eq!(cells.len(), 4, "2 lengths x (2 depths | 2 tasks) x 1 sample");
         let dir = common::tempdir(suite.name());
         let run = Run::open(&dir, &spec, &prov, &modes).expect("open");
         let mut n = Count(0);

@@ -39,7 +39,7 @@ pub fn run(home: &Path, a: EvalPplArgs) -> anyhow::Result<()> {
             bar.set_message(format!("ppl {m}: {p:.4}"));
         };
         let r = match a.stride {
-            Some(s) => ppl_window::perplexity_sliding(model, &tokens, m, a.context, s, a.chunks, vkv_engine::PREFILL_CHUNK, &mut cb)?,
+            Some(s) => ppl_window::perplexity_sliding(model, &tokens, m, ppl_window::SlidingSpec { n_ctx: a.context, stride: s, n_windows: a.chunks, batch: vkv_engine::PREFILL_CHUNK }, &mut cb)?,
             None => perplexity(model, &tokens, bos, m, &PplSpec { n_ctx: a.context, n_chunks: a.chunks, batch: vkv_engine::PREFILL_CHUNK }, &mut cb)?,
         };
         bar.finish_and_clear();

@@ -92,9 +92,8 @@ impl Reader<'_> {
                 return self.refs.get(idx.wrapping_sub(1)).cloned().ok_or_else(|| self.err("bad reference"));
             }
             1 => {
-                let name = match self.item()? {
-                    RValue::Char(Some(s)) => s,
-                    _ => return Err(self.err("symbol without a name")),
+                let RValue::Char(Some(name)) = self.item()? else {
+                    return Err(self.err("symbol without a name"));
                 };
                 let s = RValue::Sym(name);
                 self.refs.push(s.clone());
@@ -224,9 +223,8 @@ pub fn character_vectors(rdx_path: &Path, rdx: &[u8], rdb_path: &Path, rdb: &[u8
         RValue::List(items, Some(names)) => names.into_iter().zip(items).find(|(n, _)| n == "variables").map(|(_, v)| v),
         _ => None,
     };
-    let (items, names) = match vars {
-        Some(RValue::List(items, Some(names))) => (items, names),
-        _ => return Err(Error::corrupt(rdx_path, "no `variables` list in the index")),
+    let Some(RValue::List(items, Some(names))) = vars else {
+        return Err(Error::corrupt(rdx_path, "no `variables` list in the index"));
     };
     let mut out = Vec::new();
     for (name, loc) in names.into_iter().zip(items) {

@@ -74,9 +74,21 @@ pub struct Insert {
     pub text: String,
 }
 
-/// Assemble `instruction`, an excerpt of `hay` starting at sentence `start` with `inserts` at
-/// their depths, the `question` and the `answer_prefix`, in at most `length` tokens.
-pub fn build(pb: &PromptBuilder<'_>, hay: &Haystack, start: usize, length: usize, instruction: &str, inserts: &[Insert], question: &str, answer_prefix: &str) -> Result<Prompt> {
+/// The fixed texts around a haystack.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Before the haystack.
+    pub instruction: &'a str,
+    /// After it.
+    pub question: &'a str,
+    /// After the chat template's assistant tag.
+    pub answer_prefix: &'a str,
+}
+
+/// Assemble the frame's instruction, an excerpt of `hay` starting at sentence `start` with
+/// `inserts` at their depths, the question and the answer prefix, in at most `length` tokens.
+pub fn build(pb: &PromptBuilder<'_>, hay: &Haystack, start: usize, length: usize, frame: Frame<'_>, inserts: &[Insert]) -> Result<Prompt> {
+    let Frame { instruction, question, answer_prefix } = frame;
     let mut p = pb.start(instruction)?;
     let mut ins: Vec<(f64, String, Vec<u32>)> = Vec::with_capacity(inserts.len());
     for i in inserts {
@@ -154,7 +166,7 @@ pub fn sample(pb: &PromptBuilder<'_>, hay: &Haystack, kind: NeedleKind, seed: u6
                 )
             }
         };
-        let p = build(pb, hay, start, length, INSTRUCTION, &[Insert { depth, text: needle }], &question, &prefix)?;
+        let p = build(pb, hay, start, length, Frame { instruction: INSTRUCTION, question: &question, answer_prefix: &prefix }, &[Insert { depth, text: needle }])?;
         let expected = vec![value];
         if all_once(&p.text, &expected) {
             return Ok(TaskSample { task: format!("niah/{}", kind.name()), length, depth: Some(depth), sample, text: p.text, tokens: p.tokens, expected, max_new });

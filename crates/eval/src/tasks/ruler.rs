@@ -3,7 +3,7 @@
 //! here; common- and frequent-word extraction in [`super::words`]. Wording follows RULER's
 //! templates; scoring is RULER's recall-style string match ([`super::score`]).
 
-use super::niah::{all_once, build, compound, haystack_start, Insert};
+use super::niah::{all_once, build, compound, haystack_start, Frame, Insert};
 use super::prompt::PromptBuilder;
 use super::{words, Haystack, Rng, TaskSample};
 use crate::{Error, Result};
@@ -108,7 +108,7 @@ pub fn sample(pb: &PromptBuilder<'_>, hay: &Haystack, task: &str, seed: u64, len
                 )
             }
         };
-        let p = build(pb, hay, start, length, instr, &inserts, &question, &prefix)?;
+        let p = build(pb, hay, start, length, Frame { instruction: instr, question: &question, answer_prefix: &prefix }, &inserts)?;
         // The value of a VT chain is in the question too: check the body only.
         let body = if task == "vt" { p.text.rsplit_once("\n\nQuestion:").map_or(p.text.as_str(), |x| x.0) } else { p.text.as_str() };
         if all_once(body, &once) {
