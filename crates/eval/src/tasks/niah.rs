@@ -148,7 +148,8 @@ pub fn sample(pb: &PromptBuilder<'_>, hay: &Haystack, kind: NeedleKind, seed: u6
                     format!("What is the special magic uuid for {k} mentioned in the provided text?"),
                     format!("The special magic uuid for {k} mentioned in the provided text is"),
                     v,
-                    32,
+                    // A UUID is ~25 tokens after ": ".
+                    48,
                 )
             }
             NeedleKind::Kv => {
