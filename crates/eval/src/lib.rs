@@ -6,7 +6,9 @@
 //! - [`stats`]: medians and ratios.
 //! - [`data`]: text corpora from the registries (`vkv data pull`), `--text` resolution.
 //! - [`tasks`]: needle-in-a-haystack and RULER-style task generators (seeded, deterministic).
-//! - [`runner`]: runs task cells through a KV mode with prefix reuse and resumable JSONL results.
+//! - [`runner`]: runs task cells through a KV mode with prefix reuse and resumable JSONL results;
+//!   [`suite`]: a NIAH grid / RULER suite as one resumable run directory.
+//! - [`timed`]: attention time per step and peak RSS for `vkv bench`.
 //! - [`report`], [`plot`]: markdown + JSON + PNG reports.
 //! - [`ppl_window`]: sliding-window perplexity; [`fidelity`]: per-layer/head attention error
 //!   of each KV mode against the exact reference, on recorded real activations.
