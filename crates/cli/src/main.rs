@@ -26,5 +26,7 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Generate(a) => cmd::generate::run(&home, a),
         args::Command::Chat(a) => cmd::chat::run(&home, a),
         args::Command::Bench(a) => cmd::bench::run(&home, a),
+        args::Command::Data(a) => cmd::data::run(&home, a),
+        args::Command::Eval(a) => cmd::eval::run(&home, a),
     }
 }

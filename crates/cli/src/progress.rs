@@ -15,6 +15,11 @@ impl Bar {
     pub fn bytes() -> Self {
         Self { bar: Mutex::new(None), bytes: true }
     }
+
+    /// Bars counting items (texts, cells, tokens).
+    pub fn counts() -> Self {
+        Self { bar: Mutex::new(None), bytes: false }
+    }
 }
 
 /// A bar for `total` items with a message, drawn on stderr.

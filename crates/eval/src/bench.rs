@@ -9,6 +9,8 @@ use std::time::Instant;
 use serde::Serialize;
 use vkv_engine::KvMode;
 use vkv_kv::{KvBackend, Phase};
+
+use crate::timed::TimedKv;
 use vkv_model::{Logits, Transformer};
 
 use crate::Result;
@@ -43,6 +45,8 @@ pub struct Sample {
     pub tokens: usize,
     /// Seconds.
     pub secs: f64,
+    /// Seconds inside the KV backend's `attend` (all layers; NaN when not measured).
+    pub attn_secs: f64,
 }
 
 impl Sample {
@@ -68,7 +72,7 @@ pub fn random_tokens(n: usize, vocab: usize, seed: u64) -> Vec<u32> {
 
 /// A KV cache filled to `depth`, ready for repeated measurements.
 pub struct Prepared {
-    kv: Box<dyn KvBackend>,
+    kv: TimedKv,
     depth: usize,
     mode: String,
 }
@@ -77,10 +81,10 @@ pub struct Prepared {
 /// progress through `on_chunk(tokens_done)`.
 pub fn prepare(model: &Transformer, mode: &KvMode, depth: usize, spec: &BenchSpec, on_chunk: &mut dyn FnMut(usize)) -> Result<Prepared> {
     let cap = depth + spec.n_prompt.max(spec.n_gen) + 1;
-    let mut kv = mode.build(&model.config, cap)?;
+    let mut kv = TimedKv::new(mode.build(&model.config, cap)?);
     if depth > 0 {
         let toks = random_tokens(depth, model.config.vocab, spec.seed);
-        vkv_engine::prefill(model, kv.as_mut(), &toks, spec.chunk, on_chunk)?;
+        vkv_engine::prefill(model, &mut kv, &toks, spec.chunk, on_chunk)?;
     }
     Ok(Prepared { kv, depth, mode: mode.to_string() })
 }
@@ -90,24 +94,26 @@ impl Prepared {
     pub fn run_pp(&mut self, model: &Transformer, spec: &BenchSpec, rep: u64) -> Result<Sample> {
         self.kv.truncate(self.depth)?;
         let toks = random_tokens(spec.n_prompt, model.config.vocab, spec.seed ^ (rep + 1).wrapping_mul(7919));
+        self.kv.reset();
         let t0 = Instant::now();
         for c in toks.chunks(spec.chunk.max(1)) {
-            model.forward(c, self.kv.as_mut(), Phase::Prefill, Logits::None)?;
+            model.forward(c, &mut self.kv, Phase::Prefill, Logits::None)?;
         }
         let secs = t0.elapsed().as_secs_f64();
-        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "pp", tokens: spec.n_prompt, secs })
+        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "pp", tokens: spec.n_prompt, secs, attn_secs: self.kv.attend_secs() })
     }
 
     /// Time `n_gen` single-token forward passes (logits of the last token included).
     pub fn run_tg(&mut self, model: &Transformer, spec: &BenchSpec, rep: u64) -> Result<Sample> {
         self.kv.truncate(self.depth)?;
         let toks = random_tokens(spec.n_gen, model.config.vocab, spec.seed ^ (rep + 1).wrapping_mul(104_729));
+        self.kv.reset();
         let t0 = Instant::now();
         for &t in &toks {
-            model.forward(&[t], self.kv.as_mut(), Phase::Decode, Logits::Last)?;
+            model.forward(&[t], &mut self.kv, Phase::Decode, Logits::Last)?;
         }
         let secs = t0.elapsed().as_secs_f64();
-        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "tg", tokens: spec.n_gen, secs })
+        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "tg", tokens: spec.n_gen, secs, attn_secs: self.kv.attend_secs() })
     }
 
     /// Bytes the cache holds, per tier.

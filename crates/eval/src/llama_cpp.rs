@@ -57,6 +57,6 @@ impl LlamaCpp {
         let r = recs.into_iter().next().ok_or_else(|| Error::LlamaCpp("llama-bench printed no result".into()))?;
         let secs = r.samples_ns.first().copied().unwrap_or(f64::NAN) / 1e9;
         let (test, tokens) = if r.n_prompt > 0 { ("pp", r.n_prompt) } else { ("tg", r.n_gen) };
-        Ok(Sample { kv: "llama.cpp".into(), depth: r.n_depth.max(depth), test, tokens, secs })
+        Ok(Sample { kv: "llama.cpp".into(), depth: r.n_depth.max(depth), test, tokens, secs, attn_secs: f64::NAN })
     }
 }

@@ -36,5 +36,6 @@ pub use backend::{KvBackend, MemoryUsage, Phase, Qkv};
 pub use backends::dense::{DenseKv, KvDtype};
 pub use backends::wave::WaveKv;
 pub use index::cluster::WaveConfig;
+pub use backends::recording::{LayerRecord, RecordingKv};
 pub use config::AttnConfig;
 pub use error::{Error, Result};

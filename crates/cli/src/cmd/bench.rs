@@ -35,12 +35,14 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     }
     eprintln!("model {} ({}), {threads} threads, pp{} / tg{}, {} reps", name, src.path().display(), a.n_prompt, a.n_gen, a.reps);
     let mut samples: Vec<Sample> = Vec::new();
+    let mut memory = Vec::new();
     for &depth in &spec.depths {
         let mut prepared = Vec::new();
         for mode in &modes {
             let bar = new_bar(depth as u64, &format!("fill {mode} to depth {depth}"), false);
             prepared.push(prepare(model, mode, depth, &spec, &mut |n| bar.set_position(n as u64))?);
             bar.finish_and_clear();
+            memory.push((mode.to_string(), depth, prepared.last().map(|p| p.memory()).unwrap_or_default()));
         }
         let bar = new_bar(a.reps as u64, &format!("depth {depth}"), false);
         for rep in 0..a.reps as u64 {
@@ -65,6 +67,11 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     print_table(&samples, &modes, llama.is_some(), &spec);
+    if let Some(dir) = &a.out {
+        let cfg = serde_json::json!({"model": name, "model_path": src.path(), "model_sha256": super::eval::model_sha256(src.path())?, "threads": threads,
+            "n_prompt": a.n_prompt, "n_gen": a.n_gen, "reps": a.reps, "depths": a.context, "kv": a.kv, "llama_cpp": a.llama_cpp});
+        super::bench_report::write(dir, &cfg, &samples, &modes, &spec, &memory)?;
+    }
     if let Some(path) = &a.json {
         let rows = summary(&samples);
         let j = serde_json::json!({

@@ -5,3 +5,8 @@ pub mod chat;
 mod common;
 pub mod generate;
 pub mod pull;
+pub mod data;
+pub mod eval;
+pub mod eval_fidelity;
+pub mod eval_ppl;
+pub mod bench_report;
