@@ -53,7 +53,11 @@ pub struct ModelArgs {
     /// directory with config.json + *.safetensors + tokenizer.json.
     #[arg(long, short = 'm', default_value = vkv_model::registry::DEFAULT_MODEL)]
     pub model: String,
-    /// KV cache mode: dense (exact, f16), dense:f32.
+    /// KV cache mode: dense (exact, f16), dense:f32, or wave (RetroInfer: clustered index,
+    /// exact top clusters + estimated next ones; prompts under ~1.1K tokens stay exact).
+    /// Wave knobs: wave:r=0.018,e=0.232,cache=3,slow=DIR (r: retrieval budget, e: estimation
+    /// budget, cache: fast-tier size × retrieval clusters, slow: directory for the mmap'd slow
+    /// tier, ram by default; also sinks, window, cs, seg, iters, update, page).
     #[arg(long, default_value = "dense")]
     pub kv: String,
     /// Maximum context tokens [default: the model's trained context].

@@ -13,7 +13,7 @@ pub enum Error {
     #[error(transparent)]
     Kernel(#[from] vkv_kernels::Error),
     /// A `--kv` string we cannot parse.
-    #[error("unknown KV mode {0:?} (known: dense, dense:f32)")]
+    #[error("unknown KV mode {0:?} (known: dense, dense:f32, wave, wave:r=…,e=…,cache=…,slow=DIR)")]
     KvMode(String),
     /// A request that cannot be served.
     #[error("{0}")]
