@@ -146,9 +146,13 @@ pub struct BenchArgs {
     /// Tokens per decode measurement (llama-bench -n).
     #[arg(long, default_value_t = 32)]
     pub n_gen: usize,
-    /// Repetitions; ours and llama.cpp's alternate. Medians are reported.
+    /// Repetitions per test and depth. Medians are reported.
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
+    /// Alternation: the reps are split into this many rounds of (ours, then one llama-bench
+    /// process); llama-bench fills the depth once per process.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
     /// A llama.cpp build (directory with llama-bench, bin/ or build/bin/) to run side by side.
     #[arg(long, value_name = "DIR")]
     pub llama_cpp: Option<PathBuf>,

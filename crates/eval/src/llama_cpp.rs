@@ -1,9 +1,11 @@
 //! Running llama.cpp's `llama-bench` on the same GGUF, for side-by-side numbers.
 //!
-//! We invoke `llama-bench -m M -t T -p P -n 0 -d D -r 1 -o json` (and `-p 0 -n N` for decode)
-//! once per repetition, so our runs and llama.cpp's alternate in time and share the same
-//! machine noise. The JSON output is an array of test records; we read `n_prompt`, `n_gen`,
-//! `n_depth` and `samples_ns`.
+//! One block is one process: `llama-bench -m M -t T -p P -n N -d D -r R -o json`. llama-bench
+//! fills the depth once per process and restores that state before every repetition (as our
+//! bench truncates back to it), so a block costs one depth fill however many reps it runs.
+//! `vkv bench` alternates blocks of our reps and llama.cpp's, so both share the machine's noise.
+//! The JSON output is an array of test records (pp and tg); we read `n_prompt`, `n_gen`,
+//! `n_depth` and every repetition's `samples_ns`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,11 +43,18 @@ impl LlamaCpp {
 
     /// One timed run: prefill (`n_prompt > 0`) or decode (`n_gen > 0`) at `depth`.
     pub fn run(&self, model: &Path, threads: usize, depth: usize, n_prompt: usize, n_gen: usize) -> Result<Sample> {
+        let mut v = self.run_block(model, threads, depth, n_prompt, n_gen, 1)?;
+        v.pop().ok_or_else(|| Error::LlamaCpp("llama-bench printed no result".into()))
+    }
+
+    /// One process: `reps` prefill runs of `n_prompt` tokens and `reps` decode runs of `n_gen`
+    /// tokens (either may be 0) at `depth`, every repetition a sample.
+    pub fn run_block(&self, model: &Path, threads: usize, depth: usize, n_prompt: usize, n_gen: usize, reps: usize) -> Result<Vec<Sample>> {
         let out = Command::new(&self.bench)
             .arg("-m")
             .arg(model)
             .args(["-t", &threads.to_string(), "-p", &n_prompt.to_string(), "-n", &n_gen.to_string()])
-            .args(["-d", &depth.to_string(), "-r", "1", "-o", "json"])
+            .args(["-d", &depth.to_string(), "-r", &reps.max(1).to_string(), "-o", "json"])
             .output()
             .map_err(|e| Error::LlamaCpp(format!("cannot run {}: {e}", self.bench.display())))?;
         if !out.status.success() {
@@ -53,10 +62,42 @@ impl LlamaCpp {
             let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
             return Err(Error::LlamaCpp(format!("llama-bench failed ({}): {tail}", out.status)));
         }
-        let recs: Vec<Record> = serde_json::from_slice(&out.stdout).map_err(|e| Error::LlamaCpp(format!("unreadable llama-bench JSON: {e}")))?;
-        let r = recs.into_iter().next().ok_or_else(|| Error::LlamaCpp("llama-bench printed no result".into()))?;
-        let secs = r.samples_ns.first().copied().unwrap_or(f64::NAN) / 1e9;
+        parse(&out.stdout, depth)
+    }
+}
+
+/// Samples of llama-bench's JSON output (one per repetition per test record).
+fn parse(json: &[u8], depth: usize) -> Result<Vec<Sample>> {
+    let recs: Vec<Record> = serde_json::from_slice(json).map_err(|e| Error::LlamaCpp(format!("unreadable llama-bench JSON: {e}")))?;
+    if recs.is_empty() {
+        return Err(Error::LlamaCpp("llama-bench printed no result".into()));
+    }
+    let mut v = Vec::new();
+    for r in recs {
         let (test, tokens) = if r.n_prompt > 0 { ("pp", r.n_prompt) } else { ("tg", r.n_gen) };
-        Ok(Sample { kv: "llama.cpp".into(), depth: r.n_depth.max(depth), test, tokens, secs, attn_secs: f64::NAN })
+        for ns in r.samples_ns {
+            v.push(Sample { kv: "llama.cpp".into(), depth: r.n_depth.max(depth), test, tokens, secs: ns / 1e9, attn_secs: f64::NAN });
+        }
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields we read, as llama-bench 0c1e570 prints them (trimmed).
+    #[test]
+    fn parses_llama_bench_json() -> Result<()> {
+        let j = br#"[{"n_prompt": 512, "n_gen": 0, "n_depth": 4096, "avg_ts": 50.0, "samples_ns": [1000000000, 2000000000]},
+                     {"n_prompt": 0, "n_gen": 32, "n_depth": 4096, "samples_ns": [500000000]}]"#;
+        let s = parse(j, 4096)?;
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[0].test, s[0].tokens, s[0].depth), ("pp", 512, 4096));
+        assert!((s[1].tps() - 256.0).abs() < 1e-9);
+        assert_eq!((s[2].test, s[2].tokens), ("tg", 32));
+        assert!((s[2].tps() - 64.0).abs() < 1e-9);
+        assert!(parse(b"[]", 0).is_err() && parse(b"not json", 0).is_err());
+        Ok(())
     }
 }

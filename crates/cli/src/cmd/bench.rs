@@ -44,25 +44,28 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
             bar.finish_and_clear();
             memory.push((mode.to_string(), depth, prepared.last().map(|p| p.memory()).unwrap_or_default()));
         }
+        // Blocks alternate: `rounds` × (our reps, then one llama-bench process for as many).
+        let rounds = a.rounds.clamp(1, a.reps.max(1));
         let bar = new_bar(a.reps as u64, &format!("depth {depth}"), false);
-        for rep in 0..a.reps as u64 {
-            for p in prepared.iter_mut() {
-                if do_pp {
-                    samples.push(p.run_pp(model, &spec, rep)?);
+        let mut rep = 0u64;
+        for round in 0..rounds {
+            let n = a.reps / rounds + usize::from(round < a.reps % rounds);
+            for _ in 0..n {
+                for p in prepared.iter_mut() {
+                    if do_pp {
+                        samples.push(p.run_pp(model, &spec, rep)?);
+                    }
+                    if do_tg {
+                        samples.push(p.run_tg(model, &spec, rep)?);
+                    }
                 }
-                if do_tg {
-                    samples.push(p.run_tg(model, &spec, rep)?);
-                }
+                rep += 1;
+                bar.inc(1);
             }
             if let Some(l) = &llama {
-                if do_pp {
-                    samples.push(l.run(src.path(), threads, depth, a.n_prompt, 0)?);
-                }
-                if do_tg {
-                    samples.push(l.run(src.path(), threads, depth, 0, a.n_gen)?);
-                }
+                let (p, g) = (if do_pp { a.n_prompt } else { 0 }, if do_tg { a.n_gen } else { 0 });
+                samples.extend(l.run_block(src.path(), threads, depth, p, g, n)?);
             }
-            bar.inc(1);
         }
         bar.finish_and_clear();
     }
