@@ -18,7 +18,7 @@ use vkv_kernels::attention::layout;
 
 use super::container::{Kind, Reader, Writer};
 use super::dense::{dtype_code, get_attn, put_attn, MAX_COUNT};
-use crate::backends::wave::head::{DecodeScratch, Epoch, HeadState};
+use crate::backends::wave::head::{Epoch, HeadState};
 use crate::backends::wave::steady::Steady;
 use crate::backends::wave::{AnyWave, State, WaveElem, WaveKv, WaveStore};
 use crate::index::cluster::{ClusterMeta, WaveConfig};
@@ -119,7 +119,7 @@ fn get_head<E: WaveElem>(r: &mut Reader, cfg: &WaveConfig, d: usize, max_tokens:
     nprobe += updates * up.nprobe;
     es += updates * up.es;
     let cache = (cfg.cache_factor > 0.0).then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
-    Ok(HeadState { steady, meta, tiers: TieredClusters::new(slow, cache), epochs, nprobe, es, len, scratch: DecodeScratch::default() })
+    Ok(HeadState { steady, meta, tiers: TieredClusters::new(slow, cache), epochs, nprobe, es, len, last_lse: Vec::new() })
 }
 
 fn load_store<E: WaveElem>(r: &mut Reader, runtime: &WaveConfig, dtype: KvDtype, max_tokens: Option<usize>) -> Result<WaveStore<E>> {
@@ -140,7 +140,7 @@ fn load_store<E: WaveElem>(r: &mut Reader, runtime: &WaveConfig, dtype: KvDtype,
     for _ in 0..attn.n_layers {
         layers.push(it.by_ref().take(attn.n_kv_heads).collect());
     }
-    let mut s = WaveStore { attn, cfg, dtype, file: None, state: State::Indexed(layers) };
+    let mut s = WaveStore { attn, cfg, dtype, file: None, state: State::Indexed(layers), pool: Default::default() };
     s.ensure_file()?;
     Ok(s)
 }

@@ -62,10 +62,14 @@ fn rank<E: WaveElem>(q: &[f32], ctx: &Ctx<'_>, meta: &ClusterMeta<E>, np: usize,
 impl<E: WaveElem> HeadState<E> {
     /// Append the token's `k, v: [d]` to the steady zone and attend `q: [g, d]` over the whole
     /// context; writes `out: [g, d]`.
-    pub fn decode(&mut self, q: &[f32], k: &[f32], v: &[f32], ctx: &Ctx<'_>, out: &mut [f32]) -> Result<()> {
+    /// `sc` is scratch (any thread's).
+    pub fn decode(&mut self, q: &[f32], k: &[f32], v: &[f32], ctx: &Ctx<'_>, sc: &mut DecodeScratch<E>, out: &mut [f32]) -> Result<()> {
         self.steady.push(k, v, ctx.cfg.sinks, self.len);
         self.len += 1;
-        self.attend(q, ctx, out)
+        self.attend(q, ctx, sc, out)?;
+        self.last_lse.clear();
+        self.last_lse.extend_from_slice(&sc.lse);
+        Ok(())
     }
 
     /// The zones `q: [g, d]` selects (no attention, no cache traffic): diagnostics and recall.
@@ -78,10 +82,10 @@ impl<E: WaveElem> HeadState<E> {
     }
 
     /// Tripartite attention of `q: [g, d]` over what is stored (module docs); `out: [g, d]`.
-    pub fn attend(&mut self, q: &[f32], ctx: &Ctx<'_>, out: &mut [f32]) -> Result<()> {
+    pub fn attend(&mut self, q: &[f32], ctx: &Ctx<'_>, sc: &mut DecodeScratch<E>, out: &mut [f32]) -> Result<()> {
         let (g, d) = (ctx.g, ctx.d);
         let (np, es) = self.zones();
-        let Self { steady, meta, tiers, scratch: sc, .. } = self;
+        let Self { steady, meta, tiers, .. } = self;
         sc.lse.resize(g, 0.0);
         if meta.n_clusters() == 0 || np + es == 0 {
             return attend_segments(q, g, d, ctx.scale, &[steady.segment()], &mut sc.seg, out, &mut sc.lse);

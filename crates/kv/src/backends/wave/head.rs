@@ -45,7 +45,9 @@ pub struct Epoch {
     pub created_len: usize,
 }
 
-/// Reusable decode buffers.
+/// Reusable decode buffers. One per worker thread (a pool in the store), not per head: the
+/// same few hundred KiB are reused by every (layer, head) and stay in cache, where 48 per-head
+/// copies would be cold at every step.
 #[derive(Debug)]
 pub struct DecodeScratch<E> {
     pub(super) raw: Vec<f32>,
@@ -76,7 +78,15 @@ pub struct HeadState<E> {
     pub es: usize,
     /// Tokens of the sequence held by this head.
     pub len: usize,
-    pub(crate) scratch: DecodeScratch<E>,
+    /// Merged LSE `[g]` of the last decode step (diagnostics).
+    pub last_lse: Vec<f32>,
+}
+
+impl<E> DecodeScratch<E> {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        (self.raw.capacity() + self.dist.capacity() + self.tmp.capacity() + self.o_est.capacity() + self.lse_est.capacity() + self.lse.capacity()) * 4 + self.keys.capacity() * 8 + self.seg.bytes() + self.est.bytes()
+    }
 }
 
 impl<E> Default for DecodeScratch<E> {
@@ -118,7 +128,7 @@ impl<E: WaveElem> HeadState<E> {
         }
         let steady = Steady::from_rows(d, &keys[..s * d], &values[..s * d], &keys[tail0 * d..], &values[tail0 * d..], tail0);
         let cache = (cfg.cache_factor > 0.0).then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
-        Ok(Self { steady, meta, tiers: TieredClusters::new(slow, cache), epochs, nprobe, es, len: n, scratch: DecodeScratch::default() })
+        Ok(Self { steady, meta, tiers: TieredClusters::new(slow, cache), epochs, nprobe, es, len: n, last_lse: Vec::new() })
     }
 
     /// Effective `(nprobe, es)`: the budgets clamped to the clusters that exist.
@@ -128,13 +138,11 @@ impl<E: WaveElem> HeadState<E> {
         (np, self.es.min(c - np))
     }
 
-    /// Bytes per tier: `(fast, slow, index)`. Fast = steady zone + cache + scratch; slow = the
-    /// records (RAM or mapped); index = the meta index.
+    /// Bytes per tier: `(fast, slow, index)`. Fast = steady zone + cache; slow = the records
+    /// (RAM or mapped); index = the meta index.
     pub fn bytes(&self) -> (usize, usize, usize) {
         let (ram, mapped) = self.tiers.slow.bytes();
         let cache = self.tiers.cache.as_ref().map_or(0, |c| c.bytes());
-        let sc = &self.scratch;
-        let scratch = (sc.raw.capacity() + sc.dist.capacity() + sc.o_est.capacity()) * 4 + sc.seg.bytes() + sc.est.bytes();
-        (self.steady.bytes() + cache + scratch, ram + mapped, self.meta.bytes())
+        (self.steady.bytes() + cache, ram + mapped, self.meta.bytes())
     }
 }

@@ -171,7 +171,7 @@ impl WaveKv {
     /// The merged log-sum-exp `[g]` of the last decode step of (layer, kv head) (error
     /// measurements against the exact LSE).
     pub fn last_lse(&self, layer: usize, head: usize) -> Result<Vec<f32>> {
-        with!(&self.inner, s => Ok(s.head(layer, head)?.scratch.lse.clone()))
+        with!(&self.inner, s => Ok(s.head(layer, head)?.last_lse.clone()))
     }
 
     /// Every token of (layer, kv head) as f32 rows `(keys, values)` `[n, d]` in position

@@ -9,12 +9,12 @@
 //!   processed token by token, which keeps it causal); kv heads run in parallel; index updates
 //!   fire per layer when the tail is full.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use vkv_kernels::Tensor;
 
-use super::head::{Ctx, HeadState};
+use super::head::{Ctx, DecodeScratch, HeadState};
 use super::WaveElem;
 use crate::index::cluster::WaveConfig;
 use crate::storage::SlowFile;
@@ -35,6 +35,8 @@ pub(crate) struct WaveStore<E> {
     pub(crate) dtype: KvDtype,
     pub(crate) file: Option<Arc<SlowFile>>,
     pub(crate) state: State<E>,
+    /// Decode scratch, one per concurrently running head task (see [`DecodeScratch`]).
+    pub(crate) pool: Mutex<Vec<DecodeScratch<E>>>,
 }
 
 /// The decode context from the store's fields (borrowing them apart from `state`).
@@ -51,7 +53,7 @@ impl<E: WaveElem> WaveStore<E> {
         cfg.validate()?;
         let n = attn.n_layers * attn.n_kv_heads;
         let dense = (0..n).map(|_| head_dense(&attn, dtype)).collect::<Result<_>>()?;
-        Ok(Self { attn, cfg, dtype, file: None, state: State::Prefill(dense) })
+        Ok(Self { attn, cfg, dtype, file: None, state: State::Prefill(dense), pool: Mutex::default() })
     }
 
     pub(crate) fn ctx(&self) -> Ctx<'_> {
@@ -125,9 +127,15 @@ impl<E: WaveElem> WaveStore<E> {
                 let heads = &mut layers[layer];
                 for t in 0..n_new {
                     let row = &mut ys[t * hq * d..(t + 1) * hq * d];
+                    let pool = &self.pool;
                     heads.par_iter_mut().zip(row.par_chunks_mut(g * d)).enumerate().try_for_each(|(h, (hs, out))| {
                         let kv = (t * hk + h) * d..(t * hk + h + 1) * d;
-                        hs.decode(&q[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d], &k[kv.clone()], &v[kv], &ctx, out)
+                        let mut sc = pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default();
+                        let r = hs.decode(&q[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d], &k[kv.clone()], &v[kv], &ctx, &mut sc, out);
+                        if let Ok(mut p) = pool.lock() {
+                            p.push(sc);
+                        }
+                        r
                     })?;
                     if heads.first().is_some_and(|h| h.needs_update(&ctx)) {
                         heads.par_iter_mut().try_for_each(|hs| hs.update(&ctx))?;
@@ -223,10 +231,13 @@ impl<E: WaveElem> WaveStore<E> {
     pub(crate) fn memory(&self) -> MemoryUsage {
         match &self.state {
             State::Prefill(d) => MemoryUsage { fast_bytes: d.iter().map(|x| x.memory().fast_bytes).sum(), ..MemoryUsage::default() },
-            State::Indexed(l) => l.iter().flatten().fold(MemoryUsage::default(), |m, h| {
-                let (f, s, i) = h.bytes();
-                MemoryUsage { fast_bytes: m.fast_bytes + f, slow_bytes: m.slow_bytes + s, index_bytes: m.index_bytes + i }
-            }),
+            State::Indexed(l) => {
+                let scratch = self.pool.lock().map_or(0, |p| p.iter().map(|s| s.bytes()).sum());
+                l.iter().flatten().fold(MemoryUsage { fast_bytes: scratch, ..MemoryUsage::default() }, |m, h| {
+                    let (f, s, i) = h.bytes();
+                    MemoryUsage { fast_bytes: m.fast_bytes + f, slow_bytes: m.slow_bytes + s, index_bytes: m.index_bytes + i }
+                })
+            }
         }
     }
 

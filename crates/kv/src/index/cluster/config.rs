@@ -37,7 +37,9 @@ pub struct WaveConfig {
     /// Tokens per page, the unit in which the fast-tier capacity is counted. 8.
     pub page_size: usize,
     /// Fast-tier capacity as a multiple of the retrieval zone, in clusters (`3 × nprobe`).
-    /// 0 disables the fast tier: retrieved clusters are read from the slow tier directly.
+    /// 0 disables the fast tier: retrieved clusters are read from the slow tier directly. On a
+    /// CPU with the slow tier in RAM both tiers are the same memory, and 0 is faster (no
+    /// admission copies; see `crates/kv/PERF-wave.md`); the cache pays off with `slow_dir`.
     pub cache_factor: f64,
     /// Where the slow tier lives: `None` keeps it in RAM; `Some(dir)` puts it in an unlinked
     /// memory-mapped scratch file created in `dir` (a context larger than RAM still runs).
