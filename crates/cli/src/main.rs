@@ -17,9 +17,19 @@ fn main() {
 }
 
 fn run(cli: args::Cli) -> anyhow::Result<()> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(t) = cli.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
+        pool = pool.num_threads(t);
     }
+    pool.build_global()?;
+    // Run the command on a pool worker: every parallel region of the forward pass then starts
+    // and joins from inside the pool (spin latches), instead of the main thread injecting each
+    // one and sleeping on a futex until it ends (measured: ~10% of a decode step).
+    // (`rayon::scope` called from outside the pool runs its body on a worker and blocks here.)
+    rayon::scope(|_| dispatch(cli))
+}
+
+fn dispatch(cli: args::Cli) -> anyhow::Result<()> {
     let home = home::resolve(cli.home)?;
     match cli.command {
         args::Command::Pull(a) => cmd::pull::run(&home, a),

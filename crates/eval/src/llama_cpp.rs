@@ -1,6 +1,9 @@
 //! Running llama.cpp's `llama-bench` on the same GGUF, for side-by-side numbers.
 //!
-//! One block is one process: `llama-bench -m M -t T -p P -n N -d D -r R -o json`. llama-bench
+//! One block is one process: `llama-bench -m M -t T -p P -n N -d D -r R -fa 0,1 -o json`.
+//! Both flash-attention settings run, because neither wins everywhere on a CPU (at depth 4096
+//! on qwen2.5-0.5b, decode: 20.2 tok/s with `-fa 0`, 9.1 with `-fa 1`, which `auto` picks);
+//! reports compare against the faster one per test. llama-bench
 //! fills the depth once per process and restores that state before every repetition (as our
 //! bench truncates back to it), so a block costs one depth fill however many reps it runs.
 //! `vkv bench` alternates blocks of our reps and llama.cpp's, so both share the machine's noise.
@@ -27,7 +30,14 @@ struct Record {
     n_gen: usize,
     #[serde(default)]
     n_depth: usize,
+    #[serde(default)]
+    flash_attn: i64,
     samples_ns: Vec<f64>,
+}
+
+/// The label of llama.cpp samples with flash attention `fa` (0 off, 1 on).
+pub fn label(fa: i64) -> String {
+    format!("llama.cpp fa={fa}")
 }
 
 impl LlamaCpp {
@@ -54,7 +64,7 @@ impl LlamaCpp {
             .arg("-m")
             .arg(model)
             .args(["-t", &threads.to_string(), "-p", &n_prompt.to_string(), "-n", &n_gen.to_string()])
-            .args(["-d", &depth.to_string(), "-r", &reps.max(1).to_string(), "-o", "json"])
+            .args(["-d", &depth.to_string(), "-r", &reps.max(1).to_string(), "-fa", "0,1", "-o", "json"])
             .output()
             .map_err(|e| Error::LlamaCpp(format!("cannot run {}: {e}", self.bench.display())))?;
         if !out.status.success() {
@@ -76,7 +86,7 @@ fn parse(json: &[u8], depth: usize) -> Result<Vec<Sample>> {
     for r in recs {
         let (test, tokens) = if r.n_prompt > 0 { ("pp", r.n_prompt) } else { ("tg", r.n_gen) };
         for ns in r.samples_ns {
-            v.push(Sample { kv: "llama.cpp".into(), depth: r.n_depth.max(depth), test, tokens, secs: ns / 1e9, attn_secs: f64::NAN });
+            v.push(Sample { kv: label(r.flash_attn), depth: r.n_depth.max(depth), test, tokens, secs: ns / 1e9, attn_secs: f64::NAN });
         }
     }
     Ok(v)
@@ -89,13 +99,14 @@ mod tests {
     /// The fields we read, as llama-bench 0c1e570 prints them (trimmed).
     #[test]
     fn parses_llama_bench_json() -> Result<()> {
-        let j = br#"[{"n_prompt": 512, "n_gen": 0, "n_depth": 4096, "avg_ts": 50.0, "samples_ns": [1000000000, 2000000000]},
-                     {"n_prompt": 0, "n_gen": 32, "n_depth": 4096, "samples_ns": [500000000]}]"#;
+        let j = br#"[{"n_prompt": 512, "n_gen": 0, "n_depth": 4096, "flash_attn": 0, "avg_ts": 50.0, "samples_ns": [1000000000, 2000000000]},
+                     {"n_prompt": 0, "n_gen": 32, "n_depth": 4096, "flash_attn": 1, "samples_ns": [500000000]}]"#;
         let s = parse(j, 4096)?;
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].test, s[0].tokens, s[0].depth), ("pp", 512, 4096));
         assert!((s[1].tps() - 256.0).abs() < 1e-9);
         assert_eq!((s[2].test, s[2].tokens), ("tg", 32));
+        assert_eq!((s[0].kv.as_str(), s[2].kv.as_str()), ("llama.cpp fa=0", "llama.cpp fa=1"));
         assert!((s[2].tps() - 64.0).abs() < 1e-9);
         assert!(parse(b"[]", 0).is_err() && parse(b"not json", 0).is_err());
         Ok(())

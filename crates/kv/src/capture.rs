@@ -2,8 +2,9 @@
 //! so that sparse backends can be evaluated against the oracle on real activations without
 //! running the model (the oracle tests read `VKV_CAPTURE`).
 //!
-//! [`CaptureKv`] wraps any backend and records every `attend` call; [`Capture`] is the data and
-//! its file format (little-endian):
+//! [`crate::RecordingKv`] wraps any backend and records its inputs; [`Capture::from_records`]
+//! turns a recording of every layer into a [`Capture`], the data and its file format
+//! (little-endian):
 //! ```text
 //! b"VKVCAP01", u32 n_layers, u32 n_q_heads, u32 n_kv_heads, u32 head_dim, u64 n_tokens,
 //! then per layer: q [n_tokens, n_q_heads, d] f32, k [n_tokens, n_kv_heads, d] f32,
@@ -16,7 +17,7 @@ use std::path::Path;
 use vkv_kernels::Tensor;
 
 use crate::storage::pod::as_bytes;
-use crate::{AttnConfig, Error, KvBackend, MemoryUsage, Phase, Qkv, Result};
+use crate::{AttnConfig, Error, Result};
 
 const MAGIC: &[u8; 8] = b"VKVCAP01";
 
@@ -42,6 +43,26 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// A capture from a recording of every layer of `attn`, in layer order (tokens complete
+    /// in every layer are kept).
+    pub fn from_records(attn: AttnConfig, records: Vec<crate::LayerRecord>) -> Result<Self> {
+        let (hq, hk, d) = (attn.n_q_heads, attn.n_kv_heads, attn.head_dim);
+        if records.len() != attn.n_layers || records.iter().enumerate().any(|(i, r)| r.layer != i) {
+            return Err(Error::Shape(format!("a capture needs every layer 0..{} recorded in order", attn.n_layers)));
+        }
+        let n = records.iter().map(crate::LayerRecord::len).min().unwrap_or(0);
+        let (mut q, mut k, mut v) = (Vec::new(), Vec::new(), Vec::new());
+        for mut r in records {
+            r.q.truncate(n * hq * d);
+            r.k.truncate(n * hk * d);
+            r.v.truncate(n * hk * d);
+            q.push(r.q);
+            k.push(r.k);
+            v.push(r.v);
+        }
+        Ok(Self { n_layers: attn.n_layers, hq, hk, d, n, q, k, v })
+    }
+
     /// Read a capture file.
     pub fn load(path: &Path) -> Result<Self> {
         let b = std::fs::read(path).map_err(|e| Error::io("read capture", path, e))?;
@@ -116,73 +137,16 @@ impl Capture {
     }
 }
 
-/// A backend that records every `attend` call's q/k/v and delegates to `inner`.
-pub struct CaptureKv<B> {
-    inner: B,
-    cap: Capture,
-}
-
-impl<B: KvBackend> CaptureKv<B> {
-    /// Record what `inner` is given; `attn` is its geometry.
-    pub fn new(inner: B, attn: AttnConfig) -> Self {
-        let nl = attn.n_layers;
-        let cap = Capture { n_layers: nl, hq: attn.n_q_heads, hk: attn.n_kv_heads, d: attn.head_dim, n: 0, q: vec![Vec::new(); nl], k: vec![Vec::new(); nl], v: vec![Vec::new(); nl] };
-        Self { inner, cap }
-    }
-
-    /// The recording (tokens complete in every layer).
-    pub fn into_capture(self) -> Capture {
-        let mut c = self.cap;
-        let n = (0..c.n_layers).map(|l| c.k[l].len() / (c.hk * c.d).max(1)).min().unwrap_or(0);
-        for l in 0..c.n_layers {
-            c.q[l].truncate(n * c.hq * c.d);
-            c.k[l].truncate(n * c.hk * c.d);
-            c.v[l].truncate(n * c.hk * c.d);
-        }
-        c.n = n;
-        c
-    }
-}
-
-impl<B: KvBackend> KvBackend for CaptureKv<B> {
-    fn attend(&mut self, layer: usize, qkv: Qkv<'_>, phase: Phase) -> Result<Tensor> {
-        if layer < self.cap.n_layers {
-            self.cap.q[layer].extend_from_slice(qkv.q.as_slice()?);
-            self.cap.k[layer].extend_from_slice(qkv.k.as_slice()?);
-            self.cap.v[layer].extend_from_slice(qkv.v.as_slice()?);
-        }
-        self.inner.attend(layer, qkv, phase)
-    }
-    fn finish_prefill(&mut self) -> Result<()> {
-        self.inner.finish_prefill()
-    }
-    fn n_tokens(&self) -> usize {
-        self.inner.n_tokens()
-    }
-    fn truncate(&mut self, n: usize) -> Result<()> {
-        let c = &mut self.cap;
-        for l in 0..c.n_layers {
-            c.q[l].truncate(n * c.hq * c.d);
-            c.k[l].truncate(n * c.hk * c.d);
-            c.v[l].truncate(n * c.hk * c.d);
-        }
-        self.inner.truncate(n)
-    }
-    fn memory(&self) -> MemoryUsage {
-        self.inner.memory()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testutil::rnd;
-    use crate::{DenseKv, KvDtype};
+    use crate::{DenseKv, KvBackend, KvDtype, Phase, Qkv};
 
     #[test]
     fn record_save_load() -> Result<()> {
         let attn = AttnConfig { n_layers: 2, n_q_heads: 4, n_kv_heads: 2, head_dim: 8, max_tokens: 16 };
-        let mut kv = CaptureKv::new(DenseKv::new(attn, KvDtype::F32)?, attn);
+        let mut kv = crate::RecordingKv::new(Box::new(DenseKv::new(attn, KvDtype::F32)?), &[0, 1]);
         for (t0, t1) in [(0usize, 5usize), (5, 6)] {
             for l in 0..2 {
                 let m = t1 - t0;
@@ -192,7 +156,8 @@ mod tests {
                 kv.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Prefill)?;
             }
         }
-        let c = kv.into_capture();
+        let (_, records) = kv.into_parts();
+        let c = Capture::from_records(attn, records)?;
         assert_eq!((c.n, c.q[1].len()), (6, 6 * 32));
         let p = std::env::temp_dir().join(format!("vkv-cap-{}.bin", std::process::id()));
         c.save(&p)?;

@@ -108,8 +108,8 @@ fn print_table(samples: &[Sample], modes: &[KvMode], llama: bool, spec: &BenchSp
         sep.push_str("---:|");
     }
     if llama {
-        header.push_str(" llama.cpp tok/s | ratio |");
-        sep.push_str("---:|---:|");
+        header.push_str(" llama.cpp fa=0 | llama.cpp fa=1 | ratio to llama.cpp's best |");
+        sep.push_str("---:|---:|---:|");
     }
     println!("{header}\n{sep}");
     for test in ["pp", "tg"] {
@@ -124,12 +124,16 @@ fn print_table(samples: &[Sample], modes: &[KvMode], llama: bool, spec: &BenchSp
                 line.push_str(&o.map_or(" – |".into(), |v| format!(" {v:.1} |")));
             }
             if llama {
-                let l = med(samples, "llama.cpp", depth, test);
-                let ratio = match (ours.first().copied().flatten(), l) {
+                let l: Vec<Option<f64>> = [0, 1].iter().map(|fa| med(samples, &vkv_eval::llama_cpp::label(*fa), depth, test)).collect();
+                let best = l.iter().flatten().copied().fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
+                let ratio = match (ours.first().copied().flatten(), best) {
                     (Some(a), Some(b)) => format!("{:.2}×", a / b),
                     _ => "–".into(),
                 };
-                line.push_str(&format!(" {} | {ratio} |", l.map_or("–".into(), |v| format!("{v:.1}"))));
+                for v in &l {
+                    line.push_str(&v.map_or(" – |".into(), |v| format!(" {v:.1} |")));
+                }
+                line.push_str(&format!(" {ratio} |"));
             }
             println!("{line}");
         }

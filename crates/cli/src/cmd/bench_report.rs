@@ -23,9 +23,10 @@ fn cell(v: Option<f64>, prec: usize) -> String {
 pub fn write(dir: &Path, cfg: &serde_json::Value, samples: &[Sample], modes: &[KvMode], spec: &BenchSpec, memory: &[(String, usize, MemoryUsage)]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut names: Vec<String> = modes.iter().map(ToString::to_string).collect();
-    if samples.iter().any(|s| s.kv == "llama.cpp") {
-        names.push("llama.cpp".into());
-    }
+    let mut llama: Vec<String> = samples.iter().filter(|s| s.kv.starts_with("llama.cpp")).map(|s| s.kv.clone()).collect();
+    llama.sort();
+    llama.dedup();
+    names.extend(llama);
     let rss = peak_rss_bytes();
     let mut md = format!(
         "## vkv bench — {}\n\n`{}`\n\nMedians over {} repetitions. pp = prefill {} new tokens at the depth; tg = decode {} tokens at the depth; attention = time inside the KV backend's `attend` (all layers) per decode step. Peak RSS of the vkv process: {}.\n\n| depth | KV | pp tok/s | tg tok/s | attention ms / decode step | KV fast MiB | KV slow MiB | index MiB |\n|---:|---|---:|---:|---:|---:|---:|---:|\n",

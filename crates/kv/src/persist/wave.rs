@@ -118,7 +118,7 @@ fn get_head<E: WaveElem>(r: &mut Reader, cfg: &WaveConfig, d: usize, max_tokens:
     let updates = epochs.iter().filter(|e| e.update).count();
     nprobe += updates * up.nprobe;
     es += updates * up.es;
-    let cache = (cfg.cache_factor > 0.0).then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
+    let cache = cfg.fast_tier().then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
     Ok(HeadState { steady, meta, tiers: TieredClusters::new(slow, cache), epochs, nprobe, es, len, last_lse: Vec::new() })
 }
 

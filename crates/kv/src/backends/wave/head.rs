@@ -127,7 +127,7 @@ impl<E: WaveElem> HeadState<E> {
             (nprobe, es, tail0) = (plan.nprobe, plan.es, m1);
         }
         let steady = Steady::from_rows(d, &keys[..s * d], &values[..s * d], &keys[tail0 * d..], &values[tail0 * d..], tail0);
-        let cache = (cfg.cache_factor > 0.0).then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
+        let cache = cfg.fast_tier().then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
         Ok(Self { steady, meta, tiers: TieredClusters::new(slow, cache), epochs, nprobe, es, len: n, last_lse: Vec::new() })
     }
 
