@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The long qwen2.5-0.5b evaluation runs of docs/EVAL.md, in the priority order.
-# Every step is resumable: re-running this script skips finished cells (a finished step only
-# rewrites its report). Logs and per-step reports: <home>/eval/logs/.
+# The long qwen2.5-0.5b evaluation runs of docs/EVAL.md, in priority order. Every step is
+# resumable: re-running this script skips finished cells (a finished step only rewrites its
+# report). Each prompt is prefilled once and forked into every KV mode of the step (dense and
+# wave side by side cost one prefill). Logs and per-step reports: <home>/eval/logs/.
 #
 #   scripts/eval_long_runs.sh            (VKV=path/to/vkv to use another binary)
 #   nohup scripts/eval_long_runs.sh >/dev/null 2>&1 &
@@ -11,13 +12,20 @@ V=${VKV:-target/release/vkv}
 L=${VKV_HOME:-$HOME/.cache/vectorkv}/eval/logs
 mkdir -p "$L"
 step() { name=$1; shift; echo "$(date -u +%FT%TZ) start $name: $*" >> "$L/chain.log"; s=$(date +%s); "$V" "$@" > "$L/$name.md" 2> "$L/$name.err"; rc=$?; echo "$(date -u +%FT%TZ) end $name rc=$rc secs=$(( $(date +%s) - s ))" >> "$L/chain.log"; }
-step niah-4k  eval niah --model qwen2.5-0.5b --context 4096 --tasks passkey
-step niah-8k  eval niah --model qwen2.5-0.5b --context 8192 --tasks passkey
-step ruler-4k eval ruler --model qwen2.5-0.5b --context 4096
-step niah-16k eval niah --model qwen2.5-0.5b --context 16384 --tasks passkey
-step ruler-8k eval ruler --model qwen2.5-0.5b --context 8192
-step niah-32k eval niah --model qwen2.5-0.5b --context 32000 --tasks passkey
-step ruler-16k eval ruler --model qwen2.5-0.5b --context 16384
-step ruler-32k eval ruler --model qwen2.5-0.5b --context 32000
-step niah-all  eval niah --model qwen2.5-0.5b --context 4096,8192,16384,32000 --tasks passkey --report-only
-step ruler-all eval ruler --model qwen2.5-0.5b --context 4096,8192,16384,32000 --report-only
+M="--model qwen2.5-0.5b"
+DEPTHS10=0,0.11,0.22,0.33,0.44,0.56,0.67,0.78,0.89,1
+# Wave budgets swept for the KL table (the default first).
+BUDGETS="wave;wave:r=0.009;wave:r=0.036;wave:r=0.072;wave:e=0;wave:e=0.1;wave:r=0.036,e=0.1"
+step kl-8k-16k   eval kl $M --text austen/emma --context 8192,16384 --steps 128 --kv "$BUDGETS"
+step niah-4k     eval niah $M --context 4096 --tasks passkey
+step niah-8k     eval niah $M --context 8192 --tasks passkey
+step niah-8k-10d eval niah $M --context 8192 --depths $DEPTHS10 --samples 1 --tasks passkey --kv dense,wave
+step niah-16k    eval niah $M --context 16384 --tasks passkey --kv dense,wave
+step ruler-4k    eval ruler $M --context 4096
+step niah-32k    eval niah $M --context 32000 --tasks passkey --kv dense,wave
+step ruler-8k    eval ruler $M --context 8192 --kv dense,wave
+step kl-32k      eval kl $M --text austen/emma --context 32000 --steps 128 --kv "$BUDGETS"
+step ruler-16k   eval ruler $M --context 16384 --kv dense,wave
+step ruler-32k   eval ruler $M --context 32000
+step niah-all    eval niah $M --context 4096,8192,16384,32000 --tasks passkey --kv dense,wave --report-only
+step ruler-all   eval ruler $M --context 4096,8192,16384,32000 --kv dense,wave --report-only

@@ -156,6 +156,10 @@ pub struct BenchArgs {
     /// A llama.cpp build (directory with llama-bench, bin/ or build/bin/) to run side by side.
     #[arg(long, value_name = "DIR")]
     pub llama_cpp: Option<PathBuf>,
+    /// llama.cpp flash-attention settings to run (comma list of 0/1); the ratio is to the
+    /// fastest. At long depths `0` alone halves llama.cpp's (slow) depth fills.
+    #[arg(long, value_delimiter = ',', default_value = "0,1")]
+    pub llama_fa: Vec<u8>,
     /// Only prefill ("pp") or only decode ("tg").
     #[arg(long)]
     pub only: Option<String>,
@@ -214,6 +218,33 @@ pub enum EvalCommand {
     Ruler(EvalTaskArgs),
     /// Attention-output error, LSE error and recall@k of each KV mode against exact attention.
     Fidelity(EvalFidelityArgs),
+    /// Next-token KL divergence of each KV mode from dense on real text (teacher-forced decode
+    /// after one shared prefill): how far a sparse mode moves the model's predictions.
+    Kl(EvalKlArgs),
+}
+
+/// `vkv eval kl`.
+#[derive(Debug, Args)]
+pub struct EvalKlArgs {
+    /// Model (name, GGUF path or HF dir).
+    #[arg(long, short = 'm', default_value = vkv_model::registry::DEFAULT_MODEL)]
+    pub model: String,
+    /// KV modes compared with dense (comma list; a `;` also separates modes), e.g.
+    /// `wave,wave:r=0.036,wave:r=0.018,e=0.1`.
+    #[arg(long, default_value = "wave")]
+    pub kv: String,
+    /// Real text (corpus id or file).
+    #[arg(long, default_value = "austen/emma")]
+    pub text: String,
+    /// Prefilled context lengths (comma list; 32k = 32000), each prefilled once.
+    #[arg(long, value_delimiter = ',', default_value = "8192")]
+    pub context: Vec<String>,
+    /// Teacher-forced decode steps compared per context.
+    #[arg(long, default_value_t = 128)]
+    pub steps: usize,
+    /// Report directory [default: <home>/eval/kl-<config hash>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `vkv eval ppl`.

@@ -2,22 +2,13 @@
 //! (Foundation issue: truncated GGUF, unknown tensor type, unknown model name, prompt plus
 //! max-tokens longer than the context, empty prompt, missing prompt file.)
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use vkv_model::gguf::writer::{write, TensorData};
 use vkv_model::gguf::Value;
 
-fn vkv(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vkv")).arg("--home").arg(home).args(args).output().expect("run vkv")
-}
-
-fn home() -> PathBuf {
-    if let Some(h) = std::env::var_os("VKV_HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(h);
-    }
-    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/vectorkv")
-}
+mod common;
+use common::{assert_clear_error, home, vkv};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("vkv-cli-bad-{}", std::process::id()));
@@ -35,16 +26,6 @@ fn smollm() -> PathBuf {
         PathBuf::from(s.trim().rsplit(": ").next().expect("path line"))
     })
     .clone()
-}
-
-/// Exit code 1, exactly one stderr line starting with "error:" and containing `needle`.
-fn assert_clear_error(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(lines.len(), 1, "one error line expected: {err}");
-    assert!(lines[0].contains(needle), "error line {:?} should mention {needle:?}", lines[0]);
 }
 
 #[test]

@@ -73,6 +73,44 @@ impl KvMode {
             Self::Wave(w) => Ok(Box::new(WaveKv::new(cfg.attn(max_tokens), w.clone(), KvDtype::F16)?)),
         }
     }
+
+    /// The dense storage type whose prefill this mode's prefill equals: every mode prefills
+    /// exactly (indexes are built after the prompt), so a prompt prefilled once into a
+    /// [`DenseKv`] of this type can be [`Self::fork`]ed into the mode.
+    pub fn prefill_dtype(&self) -> KvDtype {
+        match self {
+            Self::Dense(dt) => *dt,
+            Self::Wave(_) => KvDtype::F16,
+        }
+    }
+
+    /// A fresh backend of this mode holding the prompt stored in `base`, as if it had
+    /// prefilled it itself; call `finish_prefill` next. Lets an evaluation prefill each prompt
+    /// once for several modes.
+    pub fn fork(&self, cfg: &ModelConfig, max_tokens: usize, base: &DenseKv) -> Result<Box<dyn KvBackend>> {
+        if base.dtype() != self.prefill_dtype() {
+            return Err(Error::Request(format!("KV mode {self} cannot continue a {:?} prefill", base.dtype())));
+        }
+        let attn = cfg.attn(max_tokens);
+        Ok(match self {
+            Self::Dense(dt) => {
+                let mut d = DenseKv::new(attn, *dt)?;
+                for l in 0..attn.n_layers {
+                    let (k, v) = base.layer_f32(l)?;
+                    d.push_kv(l, &k, &v)?;
+                }
+                Box::new(d) as Box<dyn KvBackend>
+            }
+            Self::Wave(w) => {
+                let mut d = WaveKv::new(attn, w.clone(), KvDtype::F16)?;
+                for l in 0..attn.n_layers {
+                    let (k, v) = base.layer_f32(l)?;
+                    d.push_kv(l, &k, &v)?;
+                }
+                Box::new(d) as Box<dyn KvBackend>
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +127,46 @@ mod tests {
         assert!(KvMode::parse_list("wave:bogus=1").is_err());
         assert!("wavy".parse::<KvMode>().is_err());
         assert_eq!(KvMode::default().to_string(), "dense");
+        Ok(())
+    }
+
+    fn tensor(shape: &[usize], seed: f32) -> Result<vkv_kernels::Tensor> {
+        let n = shape.iter().product::<usize>();
+        // Smooth in position with a per-tensor phase: clusterable, deterministic.
+        Ok(vkv_kernels::Tensor::from_vec(shape, (0..n).map(|i| ((i as f32) * 0.37 + seed).sin() * ((i % 7) as f32 * 0.3 + 0.2)).collect())?)
+    }
+
+    /// A wave (or dense) cache forked from a dense prefill answers decode steps exactly like
+    /// one that prefilled the prompt itself (the evaluation runner relies on it).
+    #[test]
+    fn fork_equals_own_prefill() -> Result<()> {
+        use vkv_kv::{Phase, Qkv};
+        let cfg = ModelConfig { arch: vkv_model::Arch::Llama, n_layers: 2, hidden: 64, ffn: 128, n_heads: 4, n_kv_heads: 2, head_dim: 16, vocab: 8, context_length: 4096, rms_eps: 1e-5, rope_theta: 1e4, rope_style: vkv_kernels::ops::RopeStyle::Neox };
+        let (n, cap) = (1500, 1600);
+        let wave: KvMode = "wave:window=16,update=64,segment=512".parse()?;
+        for mode in [wave, KvMode::Dense(KvDtype::F16)] {
+            let mut own = mode.build(&cfg, cap)?;
+            let mut base = DenseKv::new(cfg.attn(cap), KvDtype::F16)?;
+            for l in 0..2 {
+                let (q, k, v) = (tensor(&[n, 4, 16], l as f32)?, tensor(&[n, 2, 16], 1.0 + l as f32)?, tensor(&[n, 2, 16], 2.0 + l as f32)?);
+                own.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Prefill)?;
+                base.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Prefill)?;
+            }
+            let mut forked = mode.fork(&cfg, cap, &base)?;
+            own.finish_prefill()?;
+            forked.finish_prefill()?;
+            assert_eq!(forked.n_tokens(), n);
+            for step in 0..3 {
+                for l in 0..2 {
+                    let s = 10.0 + (step * 2 + l) as f32;
+                    let (q, k, v) = (tensor(&[1, 4, 16], s)?, tensor(&[1, 2, 16], s + 0.5)?, tensor(&[1, 2, 16], s + 0.7)?);
+                    let a = own.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Decode)?;
+                    let b = forked.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Decode)?;
+                    assert_eq!(a.as_slice()?, b.as_slice()?, "{mode} step {step} layer {l}");
+                }
+            }
+        }
+        assert!(KvMode::Dense(KvDtype::F32).fork(&cfg, 8, &DenseKv::new(cfg.attn(8), KvDtype::F16)?).is_err(), "dtype mismatch");
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use vkv_engine::KvMode;
-use vkv_kv::{KvBackend, Phase};
+use vkv_kv::{DenseKv, KvBackend, Phase};
 
 use crate::timed::TimedKv;
 use vkv_model::{Logits, Transformer};
@@ -77,19 +77,40 @@ pub struct Prepared {
     mode: String,
 }
 
-/// Build a cache for `mode` and fill it with `depth` random tokens (untimed), reporting
-/// progress through `on_chunk(tokens_done)`.
-pub fn prepare(model: &Transformer, mode: &KvMode, depth: usize, spec: &BenchSpec, on_chunk: &mut dyn FnMut(usize)) -> Result<Prepared> {
+/// Caches for `modes`, each holding `depth` random tokens (untimed; progress through
+/// `on_chunk(tokens_done)`). The depth is filled once per prefill storage type into a dense cache and forked into each mode ([`KvMode::fork`]: every mode prefills
+/// exactly, so this equals filling each), then indexes are built (untimed).
+pub fn prepare_modes(model: &Transformer, modes: &[KvMode], depth: usize, spec: &BenchSpec, on_chunk: &mut dyn FnMut(usize)) -> Result<Vec<Prepared>> {
     let cap = depth + spec.n_prompt.max(spec.n_gen) + 1;
-    let mut kv = TimedKv::new(mode.build(&model.config, cap)?);
-    if depth > 0 {
-        let toks = random_tokens(depth, model.config.vocab, spec.seed);
-        vkv_engine::prefill(model, &mut kv, &toks, spec.chunk, on_chunk)?;
+    let mut bases: Vec<DenseKv> = Vec::new();
+    let mut out = Vec::new();
+    for mode in modes {
+        let dt = mode.prefill_dtype();
+        let i = match bases.iter().position(|b| b.dtype() == dt) {
+            Some(i) => i,
+            None => {
+                let mut b = DenseKv::new(model.config.attn(cap), dt)?;
+                if depth > 0 {
+                    let toks = random_tokens(depth, model.config.vocab, spec.seed);
+                    vkv_engine::prefill(model, &mut b, &toks, spec.chunk, on_chunk)?;
+                }
+                bases.push(b);
+                bases.len() - 1
+            }
+        };
+        let mut kv = mode.fork(&model.config, cap, &bases[i])?;
+        kv.finish_prefill()?;
+        out.push(Prepared { kv: TimedKv::new(kv), depth, mode: mode.to_string() });
     }
-    Ok(Prepared { kv, depth, mode: mode.to_string() })
+    Ok(out)
 }
 
 impl Prepared {
+    /// The KV mode's name.
+    pub fn mode(&self) -> &str {
+        &self.mode
+    }
+
     /// Time one prefill of `n_prompt` tokens at this depth.
     pub fn run_pp(&mut self, model: &Transformer, spec: &BenchSpec, rep: u64) -> Result<Sample> {
         self.kv.truncate(self.depth)?;

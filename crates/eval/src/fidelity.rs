@@ -5,16 +5,17 @@
 //! attention computed here from the recorded keys (`vkv_kernels::attention`).
 //!
 //! Columns: relative L2 error of the output (mean and max over steps); |ΔLSE| and recall@k of
-//! the keys a sparse mode read versus the exact top-k (both need the mode to expose its LSE /
-//! read ids; the `KvBackend` trait has no such API yet, so they stay empty); and the exact
-//! softmax mass of the top-k keys (how concentrated attention is: the ceiling of what a top-k
-//! retrieval can capture).
+//! the keys a sparse mode read exactly versus the exact top-k (for modes that expose their LSE
+//! and the positions they read: `wave`, through [`WaveKv::last_lse`] and
+//! [`WaveKv::exact_positions`]; empty for dense, which reads everything); and the exact softmax
+//! mass of the top-k keys (how concentrated attention is: the ceiling of what a top-k retrieval
+//! can capture).
 
 use serde::Serialize;
 use vkv_engine::{KvMode, Sampler, SamplingParams};
 use vkv_kernels::attention::{attend_head_group, GroupQuery};
 use vkv_kernels::Tensor;
-use vkv_kv::{DenseKv, KvDtype, LayerRecord, Phase, Qkv, RecordingKv};
+use vkv_kv::{DenseKv, KvBackend, KvDtype, LayerRecord, Phase, Qkv, RecordingKv, WaveKv};
 use vkv_model::{Logits, ModelConfig, Transformer};
 
 use crate::{Error, Result};
@@ -104,32 +105,61 @@ fn topk_mass(scores: &[f32], k: usize) -> f64 {
     e.iter().take(k).sum::<f64>() / z
 }
 
+/// The backend under test: a [`WaveKv`] kept concrete (it reports its LSE and the positions it
+/// read), or any mode behind the trait.
+enum Under {
+    Wave(WaveKv),
+    Other(Box<dyn KvBackend>),
+}
+
+impl Under {
+    fn kv(&mut self) -> &mut dyn KvBackend {
+        match self {
+            Self::Wave(w) => w,
+            Self::Other(b) => b.as_mut(),
+        }
+    }
+}
+
+/// Indices of the `k` largest scores.
+fn top_ids(scores: &[f32], k: usize) -> Vec<u32> {
+    let mut ids: Vec<u32> = (0..scores.len() as u32).collect();
+    ids.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+    ids.truncate(k);
+    ids
+}
+
 /// Replay `rec` into `mode` and compare each decode step with exact attention.
 pub fn compare(cfg: &ModelConfig, rec: &Recorded, mode: &KvMode, k: usize) -> Result<Vec<HeadStat>> {
     let (hq, hk, d) = rec.shape;
+    let g = hq / hk.max(1);
     let n_total = rec.records.first().map_or(0, LayerRecord::len);
     let mut sub = cfg.clone();
     sub.n_layers = rec.records.len();
-    let mut kv = mode.build(&sub, n_total)?;
+    let mut under = match mode {
+        KvMode::Wave(w) => Under::Wave(WaveKv::new(sub.attn(n_total), w.clone(), KvDtype::F16)?),
+        KvMode::Dense(_) => Under::Other(mode.build(&sub, n_total)?),
+    };
     let mut t0 = 0;
     while t0 < rec.n_prefill {
         let t1 = (t0 + vkv_engine::PREFILL_CHUNK).min(rec.n_prefill);
         for (li, r) in rec.records.iter().enumerate() {
             let (q, kk, v) = (rows(&r.q, t0, t1, hq * d, &[t1 - t0, hq, d])?, rows(&r.k, t0, t1, hk * d, &[t1 - t0, hk, d])?, rows(&r.v, t0, t1, hk * d, &[t1 - t0, hk, d])?);
-            kv.attend(li, Qkv { q: &q, k: &kk, v: &v }, Phase::Prefill)?;
+            under.kv().attend(li, Qkv { q: &q, k: &kk, v: &v }, Phase::Prefill)?;
         }
         t0 = t1;
     }
-    kv.finish_prefill()?;
+    under.kv().finish_prefill()?;
     let nh = rec.records.len() * hq;
     let (mut err_sum, mut err_max, mut mass) = (vec![0.0f64; nh], vec![0.0f64; nh], vec![0.0f64; nh]);
+    let (mut lse_sum, mut recall_sum) = (vec![0.0f64; nh], vec![0.0f64; nh]);
     let steps = n_total - rec.n_prefill;
     for p in rec.n_prefill..n_total {
         for (li, r) in rec.records.iter().enumerate() {
             let (q, kk, v) = (rows(&r.q, p, p + 1, hq * d, &[1, hq, d])?, rows(&r.k, p, p + 1, hk * d, &[1, hk, d])?, rows(&r.v, p, p + 1, hk * d, &[1, hk, d])?);
-            let y = kv.attend(li, Qkv { q: &q, k: &kk, v: &v }, Phase::Decode)?;
+            let y = under.kv().attend(li, Qkv { q: &q, k: &kk, v: &v }, Phase::Decode)?;
             let y = y.as_slice()?;
-            let (ex, _lse, scores) = exact(r, p, rec.shape)?;
+            let (ex, ex_lse, scores) = exact(r, p, rec.shape)?;
             for h in 0..hq {
                 let (a, b) = (&y[h * d..(h + 1) * d], &ex[h * d..(h + 1) * d]);
                 let num: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum::<f64>().sqrt();
@@ -140,9 +170,24 @@ pub fn compare(cfg: &ModelConfig, rec: &Recorded, mode: &KvMode, k: usize) -> Re
                 err_max[i] = err_max[i].max(e);
                 mass[i] += topk_mass(&scores[h], k);
             }
+            if let Under::Wave(w) = &under {
+                let qs = q.as_slice()?;
+                for kh in 0..hk {
+                    let lse = w.last_lse(li, kh)?;
+                    let read: std::collections::HashSet<u32> = w.exact_positions(li, kh, &qs[kh * g * d..(kh + 1) * g * d])?.into_iter().collect();
+                    for j in 0..g {
+                        let h = kh * g + j;
+                        let i = li * hq + h;
+                        lse_sum[i] += (lse.get(j).copied().unwrap_or(f32::NAN) as f64 - ex_lse[h] as f64).abs();
+                        let top = top_ids(&scores[h], k);
+                        recall_sum[i] += top.iter().filter(|t| read.contains(t)).count() as f64 / top.len().max(1) as f64;
+                    }
+                }
+            }
         }
     }
     let s = steps.max(1) as f64;
+    let sparse = matches!(under, Under::Wave(_));
     Ok((0..nh)
         .map(|i| HeadStat {
             kv: mode.to_string(),
@@ -150,8 +195,8 @@ pub fn compare(cfg: &ModelConfig, rec: &Recorded, mode: &KvMode, k: usize) -> Re
             head: i % hq,
             rel_l2_mean: err_sum[i] / s,
             rel_l2_max: err_max[i],
-            lse_abs_err: None,
-            recall_at_k: None,
+            lse_abs_err: sparse.then(|| lse_sum[i] / s),
+            recall_at_k: sparse.then(|| recall_sum[i] / s),
             topk_mass: mass[i] / s,
         })
         .collect())

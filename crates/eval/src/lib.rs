@@ -11,7 +11,8 @@
 //! - [`timed`]: attention time per step and peak RSS for `vkv bench`.
 //! - [`report`], [`plot`]: markdown + JSON + PNG reports.
 //! - [`ppl_window`]: sliding-window perplexity; [`fidelity`]: per-layer/head attention error
-//!   of each KV mode against the exact reference, on recorded real activations.
+//!   of each KV mode against the exact reference, on recorded real activations; [`kl`]:
+//!   next-token KL divergence of each KV mode from dense on real text.
 //!
 //! Why a library: the CLI is a thin front end; the same sweeps run from tests and scripts.
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@ pub mod bench;
 pub mod data;
 pub mod error;
 pub mod fidelity;
+pub mod kl;
 pub mod llama_cpp;
 pub mod plot;
 pub mod ppl;

@@ -1,9 +1,10 @@
 //! Running llama.cpp's `llama-bench` on the same GGUF, for side-by-side numbers.
 //!
 //! One block is one process: `llama-bench -m M -t T -p P -n N -d D -r R -fa 0,1 -o json`.
-//! Both flash-attention settings run, because neither wins everywhere on a CPU (at depth 4096
-//! on qwen2.5-0.5b, decode: 20.2 tok/s with `-fa 0`, 9.1 with `-fa 1`, which `auto` picks);
-//! reports compare against the faster one per test. llama-bench
+//! Both flash-attention settings run by default, because neither wins everywhere on a CPU (at
+//! depth 4096 on qwen2.5-0.5b, decode: 20.2 tok/s with `-fa 0`, 9.1 with `-fa 1`, which `auto`
+//! picks); reports compare against the faster one per test. [`LlamaCpp::fa`] narrows it (a
+//! 32K depth fill costs llama.cpp ~15 min per setting on 2 cores). llama-bench
 //! fills the depth once per process and restores that state before every repetition (as our
 //! bench truncates back to it), so a block costs one depth fill however many reps it runs.
 //! `vkv bench` alternates blocks of our reps and llama.cpp's, so both share the machine's noise.
@@ -18,10 +19,12 @@ use serde::Deserialize;
 use crate::bench::Sample;
 use crate::{Error, Result};
 
-/// Where llama.cpp's binaries are.
+/// Where llama.cpp's binaries are, and which flash-attention settings to run.
 #[derive(Debug, Clone)]
 pub struct LlamaCpp {
     bench: PathBuf,
+    /// `-fa` values (0 off, 1 on); both by default.
+    pub fa: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -45,10 +48,19 @@ impl LlamaCpp {
     pub fn find(dir: &Path) -> Result<Self> {
         for c in [dir.join("llama-bench"), dir.join("bin/llama-bench"), dir.join("build/bin/llama-bench")] {
             if c.is_file() {
-                return Ok(Self { bench: c });
+                return Ok(Self { bench: c, fa: vec![0, 1] });
             }
         }
         Err(Error::LlamaCpp(format!("no llama-bench under {} (build it with scripts/ref/build_llama_cpp.sh)", dir.display())))
+    }
+
+    fn fa_arg(&self) -> String {
+        let v: Vec<String> = self.fa.iter().map(ToString::to_string).collect();
+        if v.is_empty() {
+            "0,1".into()
+        } else {
+            v.join(",")
+        }
     }
 
     /// One timed run: prefill (`n_prompt > 0`) or decode (`n_gen > 0`) at `depth`.
@@ -64,7 +76,7 @@ impl LlamaCpp {
             .arg("-m")
             .arg(model)
             .args(["-t", &threads.to_string(), "-p", &n_prompt.to_string(), "-n", &n_gen.to_string()])
-            .args(["-d", &depth.to_string(), "-r", &reps.max(1).to_string(), "-fa", "0,1", "-o", "json"])
+            .args(["-d", &depth.to_string(), "-r", &reps.max(1).to_string(), "-fa", &self.fa_arg(), "-o", "json"])
             .output()
             .map_err(|e| Error::LlamaCpp(format!("cannot run {}: {e}", self.bench.display())))?;
         if !out.status.success() {

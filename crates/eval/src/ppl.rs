@@ -72,46 +72,72 @@ pub fn perplexity(
     let max_chunks = tokens.len() / n_ctx;
     let n_chunks = spec.n_chunks.map_or(max_chunks, |c| c.min(max_chunks));
     let first = n_ctx / 2;
-    let (mut nll, mut nll2, mut count) = (0.0f64, 0.0f64, 0usize);
+    let mut acc = NllSum::default();
     let mut running = Vec::with_capacity(n_chunks);
     for ci in 0..n_chunks {
         let mut chunk = tokens[ci * n_ctx..(ci + 1) * n_ctx].to_vec();
         if let Some(b) = bos {
             chunk[0] = b;
         }
-        let mut kv = mode.build(&model.config, n_ctx)?;
-        let mut done = 0;
-        for part in chunk.chunks(spec.batch.max(1)) {
-            let hidden = model.forward_hidden(part, kv.as_mut(), Phase::Prefill)?;
-            let h = hidden.as_slice().map_err(vkv_model::Error::from)?;
-            let hd = model.config.hidden;
-            // Positions done..done+len; score those in [first, n_ctx-2].
-            let lo = first.max(done);
-            let hi = (done + part.len()).min(n_ctx - 1);
-            let mut p = lo;
-            while p < hi {
-                let q = (p + LOGIT_ROWS).min(hi);
-                let logits = model.logits(&h[(p - done) * hd..(q - done) * hd])?;
-                let l = logits.as_slice().map_err(vkv_model::Error::from)?;
-                for (i, row) in l.chunks_exact(model.config.vocab).enumerate() {
-                    let x = nll_of(row, tokens[ci * n_ctx + p + i + 1]);
-                    nll += x;
-                    nll2 += x * x;
-                    count += 1;
-                }
-                p = q;
-            }
-            done += part.len();
-        }
-        let ppl = (nll / count as f64).exp();
-        running.push(ppl);
-        on_chunk(ci + 1, n_chunks, ppl);
+        score_window(model, mode, &chunk, first, spec.batch, &mut acc)?;
+        running.push(acc.ppl());
+        on_chunk(ci + 1, n_chunks, acc.ppl());
     }
-    let mean = nll / count as f64;
-    let var = nll2 / count as f64 - mean * mean;
-    let err = if var > 0.0 && count > 1 { (var / (count - 1) as f64).sqrt() } else { 0.0 };
-    let ppl = mean.exp();
-    Ok(PplResult { kv: mode.to_string(), ppl, ppl_err: ppl * err, count, chunks: n_chunks, running })
+    Ok(acc.result(mode, n_chunks, running))
+}
+
+/// Running sums of token NLLs.
+#[derive(Debug, Default)]
+pub(crate) struct NllSum {
+    nll: f64,
+    nll2: f64,
+    count: usize,
+}
+
+impl NllSum {
+    fn add(&mut self, x: f64) {
+        self.nll += x;
+        self.nll2 += x * x;
+        self.count += 1;
+    }
+
+    pub(crate) fn ppl(&self) -> f64 {
+        (self.nll / self.count as f64).exp()
+    }
+
+    /// PPL with llama.cpp's ± (`PPL · sqrt(var(NLL)/(count−1))`).
+    pub(crate) fn result(&self, mode: &KvMode, chunks: usize, running: Vec<f64>) -> PplResult {
+        let mean = self.nll / self.count as f64;
+        let var = self.nll2 / self.count as f64 - mean * mean;
+        let err = if var > 0.0 && self.count > 1 { (var / (self.count - 1) as f64).sqrt() } else { 0.0 };
+        let ppl = mean.exp();
+        PplResult { kv: mode.to_string(), ppl, ppl_err: ppl * err, count: self.count, chunks, running }
+    }
+}
+
+/// Run `window` through a fresh cache of `mode` in micro-batches of `batch`, scoring the
+/// predictions of positions `first ..= len−2` (position p predicts `window[p+1]`).
+pub(crate) fn score_window(model: &Transformer, mode: &KvMode, window: &[u32], first: usize, batch: usize, acc: &mut NllSum) -> Result<()> {
+    let n = window.len();
+    let (vocab, hd) = (model.config.vocab, model.config.hidden);
+    let mut kv = mode.build(&model.config, n)?;
+    let mut done = 0;
+    for part in window.chunks(batch.max(1)) {
+        let hidden = model.forward_hidden(part, kv.as_mut(), Phase::Prefill)?;
+        let h = hidden.as_slice().map_err(vkv_model::Error::from)?;
+        let (lo, hi) = (first.max(done), (done + part.len()).min(n - 1));
+        let mut p = lo;
+        while p < hi {
+            let q = (p + LOGIT_ROWS).min(hi);
+            let logits = model.logits(&h[(p - done) * hd..(q - done) * hd])?;
+            for (i, row) in logits.as_slice().map_err(vkv_model::Error::from)?.chunks_exact(vocab).enumerate() {
+                acc.add(nll_of(row, window[p + i + 1]));
+            }
+            p = q;
+        }
+        done += part.len();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,12 +1,16 @@
-//! Runs task prompts through one KV mode: prefill, greedy generation, scoring, and one JSONL
-//! line per finished cell, so that an interrupted run resumes where it stopped.
+//! Runs task prompts through KV modes: prefill, greedy generation, scoring, and one JSONL line
+//! per finished (cell, mode), so that an interrupted run resumes where it stopped.
 //!
-//! Prefix reuse: prompts are run in lexicographic token order and the KV cache is truncated
+//! Prefill once: every mode prefills exactly (sparse modes build their index after the
+//! prompt), so each prompt is prefilled into one [`DenseKv`] and forked into each mode
+//! ([`KvMode::fork`], tested equal to the mode's own prefill), which then builds its index and
+//! generates. Comparing dense and wave costs one prefill, not two.
+//!
+//! Prefix reuse: prompts are run in lexicographic token order and the dense cache is truncated
 //! back to the longest common prefix with the previous prompt instead of being rebuilt. Prompts
 //! over the same haystack (different depths, needle kinds, tasks) share everything up to their
 //! first needle, so each shared prefix is prefilled once (a depth-first walk of the prompt
-//! trie). Only modes whose `truncate` after `finish_prefill` is exact reuse prefixes (the dense
-//! modes); others get a fresh cache per prompt.
+//! trie).
 
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
@@ -15,7 +19,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use vkv_engine::{KvMode, Sampler, SamplingParams};
-use vkv_kv::{KvBackend, Phase};
+use vkv_kv::{DenseKv, KvBackend, KvDtype, Phase};
 use vkv_model::{Logits, Tokenizer, Transformer};
 
 use crate::data::sha256_hex;
@@ -52,8 +56,11 @@ pub struct CellResult {
     pub score: f64,
     /// Prompt tokens taken from the previous prompt's cache.
     pub reused_tokens: usize,
-    /// Seconds of prefill (the non-reused part).
+    /// Seconds of prefill (the non-reused part), including `index_secs`.
     pub prefill_secs: f64,
+    /// Seconds spent forking the dense prefill into this mode and building its index.
+    #[serde(default)]
+    pub index_secs: f64,
     /// Tokens generated.
     pub gen_tokens: usize,
     /// Seconds of decoding.
@@ -90,11 +97,6 @@ pub fn load_results(path: &Path) -> Result<Vec<CellResult>> {
     Ok(out)
 }
 
-/// Whether `mode` may truncate into a finished prefill and continue exactly.
-pub fn reuses_prefix(mode: &KvMode) -> bool {
-    mode.to_string().starts_with("dense")
-}
-
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -107,59 +109,107 @@ pub trait RunProgress {
     fn cell(&mut self, r: &CellResult);
 }
 
-/// Run `cells` (those not in `done` for this mode) through `mode`, appending each result to
-/// `results` as it finishes; returns the new results.
-pub fn run_mode(model: &Transformer, tok: &Tokenizer, mode: &KvMode, cells: &[TaskSample], done: &HashSet<(String, String)>, results: &Path, progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
-    let kv_name = mode.to_string();
-    let mut todo: Vec<&TaskSample> = cells.iter().filter(|c| !done.contains(&(c.key(), kv_name.clone()))).collect();
+/// Run `cells` through every mode of `modes` (skipping the (cell, mode) pairs in `done`),
+/// appending each result to `results` as it finishes; returns the new results. Each prompt is
+/// prefilled once per prefill storage type ([`KvMode::prefill_dtype`]) and forked into the
+/// modes that share it.
+pub fn run_modes(model: &Transformer, tok: &Tokenizer, modes: &[KvMode], cells: &[TaskSample], done: &HashSet<(String, String)>, results: &Path, progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
+    let mut dtypes: Vec<KvDtype> = Vec::new();
+    for m in modes {
+        if !dtypes.contains(&m.prefill_dtype()) {
+            dtypes.push(m.prefill_dtype());
+        }
+    }
+    let mut out = Vec::new();
+    for dt in dtypes {
+        let group: Vec<&KvMode> = modes.iter().filter(|m| m.prefill_dtype() == dt).collect();
+        out.extend(run_group(model, tok, dt, &group, cells, done, results, progress)?);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_group(model: &Transformer, tok: &Tokenizer, dt: KvDtype, modes: &[&KvMode], cells: &[TaskSample], done: &HashSet<(String, String)>, results: &Path, progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
+    let names: Vec<String> = modes.iter().map(ToString::to_string).collect();
+    let pending = |c: &TaskSample| names.iter().any(|n| !done.contains(&(c.key(), n.clone())));
+    let mut todo: Vec<&TaskSample> = cells.iter().filter(|c| pending(c)).collect();
     todo.sort_by(|a, b| a.tokens.cmp(&b.tokens));
+    let max_new = todo.iter().map(|c| c.max_new).max().unwrap_or(0);
     let cap = todo.iter().map(|c| c.tokens.len() + c.max_new).max().unwrap_or(0);
     if cap > model.config.context_length {
-        return Err(Error::Config(format!("a prompt of {} tokens plus {} to generate exceeds the model's context length {}", cap.saturating_sub(todo.iter().map(|c| c.max_new).max().unwrap_or(0)), todo.iter().map(|c| c.max_new).max().unwrap_or(0), model.config.context_length)));
+        return Err(Error::Config(format!("a prompt of {} tokens plus {max_new} to generate exceeds the model's context length {}", cap.saturating_sub(max_new), model.config.context_length)));
     }
-    let reuse = reuses_prefix(mode);
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(results).map_err(|e| Error::io(results, e))?;
-    let mut kv: Option<Box<dyn KvBackend>> = None;
+    let mut base: Option<DenseKv> = None;
     let mut cached: Vec<u32> = Vec::new();
     let mut out = Vec::new();
     for cell in todo {
         if cell.tokens.is_empty() {
             return Err(Error::Config(format!("{}: empty prompt", cell.key())));
         }
-        let mut lcp = if reuse { common_prefix(&cached, &cell.tokens).min(cell.tokens.len() - 1) } else { 0 };
-        let backend = match (&mut kv, reuse) {
-            (Some(b), true) => {
+        let (base, lcp) = match &mut base {
+            Some(b) => {
+                let lcp = common_prefix(&cached, &cell.tokens).min(cell.tokens.len() - 1);
                 b.truncate(lcp)?;
-                b
+                (b, lcp)
             }
-            (slot, _) => {
-                lcp = 0;
-                slot.insert(mode.build(&model.config, cap)?)
-            }
+            slot => (slot.insert(DenseKv::new(model.config.attn(cap), dt)?), 0),
         };
-        let r = run_cell(model, tok, backend.as_mut(), cell, lcp, &kv_name, progress)?;
+        let t0 = Instant::now();
+        let logits = prefill(model, base, &cell.tokens[lcp..], progress)?;
+        let prefill_secs = t0.elapsed().as_secs_f64();
         cached = cell.tokens.clone();
-        cached.extend(r.1);
-        if !reuse {
-            kv = None;
+        for (mode, name) in modes.iter().zip(&names) {
+            if done.contains(&(cell.key(), name.clone())) {
+                continue;
+            }
+            let (gen, index_secs) = match mode {
+                KvMode::Dense(_) => {
+                    let g = generate(model, tok, base, cell, logits.clone())?;
+                    base.truncate(cell.tokens.len())?;
+                    (g, 0.0)
+                }
+                _ => {
+                    let t = Instant::now();
+                    let mut kv = mode.fork(&model.config, cap, base)?;
+                    kv.finish_prefill()?;
+                    let secs = t.elapsed().as_secs_f64();
+                    (generate(model, tok, kv.as_mut(), cell, logits.clone())?, secs)
+                }
+            };
+            let r = CellResult {
+                key: cell.key(),
+                task: cell.task.clone(),
+                kv: name.clone(),
+                length: cell.length,
+                depth: cell.depth,
+                sample: cell.sample,
+                prompt_tokens: cell.tokens.len(),
+                prompt_hash: prompt_hash(&cell.tokens),
+                score: score(&gen.output, &cell.expected),
+                expected: cell.expected.clone(),
+                output: gen.output,
+                reused_tokens: lcp,
+                prefill_secs: prefill_secs + index_secs,
+                index_secs,
+                gen_tokens: gen.tokens,
+                decode_secs: gen.secs,
+            };
+            let line = serde_json::to_string(&r).map_err(|e| Error::Report(e.to_string()))?;
+            writeln!(file, "{line}").and_then(|()| file.flush()).map_err(|e| Error::io(results, e))?;
+            progress.cell(&r);
+            out.push(r);
         }
-        let line = serde_json::to_string(&r.0).map_err(|e| Error::Report(e.to_string()))?;
-        writeln!(file, "{line}").and_then(|()| file.flush()).map_err(|e| Error::io(results, e))?;
-        progress.cell(&r.0);
-        out.push(r.0);
     }
     Ok(out)
 }
 
-/// Prefill `cell.tokens[lcp..]` on top of the cache, generate greedily, score. Returns the
-/// result and the generated tokens that were forwarded (now in the cache).
-fn run_cell(model: &Transformer, tok: &Tokenizer, kv: &mut dyn KvBackend, cell: &TaskSample, lcp: usize, kv_name: &str, progress: &mut dyn RunProgress) -> Result<(CellResult, Vec<u32>)> {
-    let t0 = Instant::now();
-    let rest = &cell.tokens[lcp..];
+/// Prefill `tokens` on top of the cache; returns the last position's logits.
+fn prefill(model: &Transformer, kv: &mut dyn KvBackend, tokens: &[u32], progress: &mut dyn RunProgress) -> Result<Vec<f32>> {
     let mut logits = Vec::new();
     let mut done = 0;
-    for c in rest.chunks(CHUNK) {
-        let last = done + c.len() == rest.len();
+    for c in tokens.chunks(CHUNK) {
+        let last = done + c.len() == tokens.len();
         let y = model.forward(c, kv, Phase::Prefill, if last { Logits::Last } else { Logits::None })?;
         if last {
             logits = y.into_vec().map_err(vkv_model::Error::from)?;
@@ -167,12 +217,22 @@ fn run_cell(model: &Transformer, tok: &Tokenizer, kv: &mut dyn KvBackend, cell: 
         done += c.len();
         progress.tokens(c.len());
     }
-    kv.finish_prefill()?;
-    let prefill_secs = t0.elapsed().as_secs_f64();
+    Ok(logits)
+}
+
+/// What one greedy generation produced.
+struct Generated {
+    output: String,
+    tokens: usize,
+    secs: f64,
+}
+
+/// Greedy generation from the prompt's last logits until end of generation, `max_new` tokens,
+/// or an early stop.
+fn generate(model: &Transformer, tok: &Tokenizer, kv: &mut dyn KvBackend, cell: &TaskSample, mut logits: Vec<f32>) -> Result<Generated> {
     let t1 = Instant::now();
     let mut sampler = Sampler::new(SamplingParams { temperature: 0.0, ..SamplingParams::default() });
     let mut generated: Vec<u32> = Vec::new();
-    let mut forwarded: Vec<u32> = Vec::new();
     for i in 0..cell.max_new {
         let t = sampler.sample(&logits, &[]);
         if tok.is_end_of_generation(t) {
@@ -183,28 +243,8 @@ fn run_cell(model: &Transformer, tok: &Tokenizer, kv: &mut dyn KvBackend, cell: 
             break;
         }
         logits = model.forward(&[t], kv, Phase::Decode, Logits::Last)?.into_vec().map_err(vkv_model::Error::from)?;
-        forwarded.push(t);
     }
-    let decode_secs = t1.elapsed().as_secs_f64();
-    let output = tok.decode(&generated)?;
-    let r = CellResult {
-        key: cell.key(),
-        task: cell.task.clone(),
-        kv: kv_name.to_string(),
-        length: cell.length,
-        depth: cell.depth,
-        sample: cell.sample,
-        prompt_tokens: cell.tokens.len(),
-        prompt_hash: prompt_hash(&cell.tokens),
-        score: score(&output, &cell.expected),
-        expected: cell.expected.clone(),
-        output,
-        reused_tokens: lcp,
-        prefill_secs,
-        gen_tokens: generated.len(),
-        decode_secs,
-    };
-    Ok((r, forwarded))
+    Ok(Generated { output: tok.decode(&generated)?, tokens: generated.len(), secs: t1.elapsed().as_secs_f64() })
 }
 
 /// Single-answer tasks stop at the end of the first line once every expected value is out.

@@ -192,9 +192,7 @@ impl Run {
     pub fn run(&self, model: &Transformer, tok: &Tokenizer, cells: &[TaskSample], modes: &[KvMode], progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
         let mut all = self.finished(cells, modes)?;
         let done: HashSet<(String, String)> = all.iter().map(|r| (r.key.clone(), r.kv.clone())).collect();
-        for m in modes {
-            all.extend(runner::run_mode(model, tok, m, cells, &done, &self.results, progress)?);
-        }
+        all.extend(runner::run_modes(model, tok, modes, cells, &done, &self.results, progress)?);
         Ok(all)
     }
 }

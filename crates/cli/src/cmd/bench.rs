@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use vkv_engine::KvMode;
-use vkv_eval::bench::{prepare, BenchSpec, Sample};
+use vkv_eval::bench::{prepare_modes, BenchSpec, Sample};
 use vkv_eval::llama_cpp::LlamaCpp;
 use vkv_eval::stats::median;
 use vkv_model::loader;
@@ -16,7 +16,13 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     let src = loader::resolve(&a.model, home, &Bar::bytes())?;
     let (model, _, name) = loader::load_transformer(&src)?;
     let model = &model;
-    let llama = a.llama_cpp.as_deref().map(LlamaCpp::find).transpose()?;
+    let mut llama = a.llama_cpp.as_deref().map(LlamaCpp::find).transpose()?;
+    if let Some(l) = &mut llama {
+        if a.llama_fa.is_empty() || a.llama_fa.iter().any(|&f| f > 1) {
+            anyhow::bail!("--llama-fa takes 0 and/or 1");
+        }
+        l.fa = a.llama_fa.clone();
+    }
     if llama.is_some() && !matches!(src, loader::ModelSource::Gguf(_)) {
         anyhow::bail!("--llama-cpp needs a GGUF model");
     }
@@ -37,12 +43,11 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     let mut samples: Vec<Sample> = Vec::new();
     let mut memory = Vec::new();
     for &depth in &spec.depths {
-        let mut prepared = Vec::new();
-        for mode in &modes {
-            let bar = new_bar(depth as u64, &format!("fill {mode} to depth {depth}"), false);
-            prepared.push(prepare(model, mode, depth, &spec, &mut |n| bar.set_position(n as u64))?);
-            bar.finish_and_clear();
-            memory.push((mode.to_string(), depth, prepared.last().map(|p| p.memory()).unwrap_or_default()));
+        let bar = new_bar(depth as u64, &format!("fill to depth {depth}, then fork into {}", a.kv), false);
+        let mut prepared = prepare_modes(model, &modes, depth, &spec, &mut |n| bar.set_position(n as u64))?;
+        bar.finish_and_clear();
+        for p in &prepared {
+            memory.push((p.mode().to_string(), depth, p.memory()));
         }
         // Blocks alternate: `rounds` × (our reps, then one llama-bench process for as many).
         let rounds = a.rounds.clamp(1, a.reps.max(1));
@@ -69,7 +74,7 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
         }
         bar.finish_and_clear();
     }
-    print_table(&samples, &modes, llama.is_some(), &spec);
+    print_table(&samples, &modes, llama.as_ref().map(|l| l.fa.as_slice()), &spec);
     if let Some(dir) = &a.out {
         let cfg = serde_json::json!({"model": name, "model_path": src.path(), "model_sha256": super::eval::model_sha256(src.path())?, "threads": threads,
             "n_prompt": a.n_prompt, "n_gen": a.n_gen, "reps": a.reps, "depths": a.context, "kv": a.kv, "llama_cpp": a.llama_cpp});
@@ -100,40 +105,54 @@ fn summary(samples: &[Sample]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn print_table(samples: &[Sample], modes: &[KvMode], llama: bool, spec: &BenchSpec) {
+fn print_table(samples: &[Sample], modes: &[KvMode], llama_fa: Option<&[u8]>, spec: &BenchSpec) {
+    let names: Vec<String> = modes.iter().map(ToString::to_string).collect();
+    let fa = llama_fa.unwrap_or(&[]);
     let mut header = String::from("| test | depth |");
-    let mut sep = String::from("|---|---:|");
-    for m in modes {
+    for m in &names {
         header.push_str(&format!(" vectorkv {m} tok/s |"));
-        sep.push_str("---:|");
     }
-    if llama {
-        header.push_str(" llama.cpp fa=0 | llama.cpp fa=1 | ratio to llama.cpp's best |");
-        sep.push_str("---:|---:|---:|");
+    for f in fa {
+        header.push_str(&format!(" {} |", vkv_eval::llama_cpp::label(i64::from(*f))));
     }
-    println!("{header}\n{sep}");
+    for m in names.iter().skip(1) {
+        header.push_str(&format!(" {m} / {} |", names[0]));
+    }
+    if !fa.is_empty() {
+        for m in &names {
+            header.push_str(&format!(" {m} / llama.cpp's best |"));
+        }
+    }
+    let cols = header.matches('|').count() - 1;
+    println!("{header}\n|---|{}", "---:|".repeat(cols - 1));
     for test in ["pp", "tg"] {
         for &depth in &spec.depths {
-            let ours: Vec<Option<f64>> = modes.iter().map(|m| med(samples, &m.to_string(), depth, test)).collect();
+            let ours: Vec<Option<f64>> = names.iter().map(|m| med(samples, m, depth, test)).collect();
             if ours.iter().all(Option::is_none) {
                 continue;
             }
             let n = if test == "pp" { spec.n_prompt } else { spec.n_gen };
+            let cell = |v: Option<f64>| v.map_or(" – |".into(), |v| format!(" {v:.1} |"));
+            let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => format!(" {:.2}× |", a / b),
+                _ => " – |".into(),
+            };
             let mut line = format!("| {test}{n} | {depth} |");
             for o in &ours {
-                line.push_str(&o.map_or(" – |".into(), |v| format!(" {v:.1} |")));
+                line.push_str(&cell(*o));
             }
-            if llama {
-                let l: Vec<Option<f64>> = [0, 1].iter().map(|fa| med(samples, &vkv_eval::llama_cpp::label(*fa), depth, test)).collect();
-                let best = l.iter().flatten().copied().fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
-                let ratio = match (ours.first().copied().flatten(), best) {
-                    (Some(a), Some(b)) => format!("{:.2}×", a / b),
-                    _ => "–".into(),
-                };
-                for v in &l {
-                    line.push_str(&v.map_or(" – |".into(), |v| format!(" {v:.1} |")));
+            let l: Vec<Option<f64>> = fa.iter().map(|f| med(samples, &vkv_eval::llama_cpp::label(i64::from(*f)), depth, test)).collect();
+            for v in &l {
+                line.push_str(&cell(*v));
+            }
+            for o in ours.iter().skip(1) {
+                line.push_str(&ratio(*o, ours[0]));
+            }
+            if !fa.is_empty() {
+                let best = l.iter().flatten().copied().reduce(f64::max);
+                for o in &ours {
+                    line.push_str(&ratio(*o, best));
                 }
-                line.push_str(&format!(" {ratio} |"));
             }
             println!("{line}");
         }

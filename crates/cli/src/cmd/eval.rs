@@ -22,6 +22,7 @@ pub fn run(home: &Path, a: EvalArgs) -> anyhow::Result<()> {
         EvalCommand::Ruler(t) => run_suite(home, Suite::Ruler, t),
         EvalCommand::Ppl(p) => super::eval_ppl::run(home, p),
         EvalCommand::Fidelity(f) => super::eval_fidelity::run(home, f),
+        EvalCommand::Kl(k) => super::eval_kl::run(home, k),
     }
 }
 
@@ -115,11 +116,13 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
     let run = Run::open(&dir, &spec, &prov, &modes)?;
     let done = run.finished(&cells, &modes)?;
     let todo_cells = cells.len() * modes.len() - done.len();
-    let todo_tokens: usize = modes
+    // Each prompt is prefilled once per prefill storage type, for all the modes sharing it.
+    let pending = |m: &KvMode, c: &vkv_eval::tasks::TaskSample| !done.iter().any(|r| r.key == c.key() && r.kv == m.to_string());
+    let mut dtypes: Vec<_> = modes.iter().map(KvMode::prefill_dtype).collect();
+    dtypes.dedup();
+    let todo_tokens: usize = cells
         .iter()
-        .flat_map(|m| cells.iter().map(move |c| (m, c)))
-        .filter(|(m, c)| !done.iter().any(|r| r.key == c.key() && r.kv == m.to_string()))
-        .map(|(_, c)| c.tokens.len())
+        .map(|c| c.tokens.len() * dtypes.iter().filter(|&&dt| modes.iter().any(|m| m.prefill_dtype() == dt && pending(m, c))).count())
         .sum();
     eprintln!("run directory {} — {} cells done, {todo_cells} to run (≤ {todo_tokens} prompt tokens)", dir.display(), done.len());
     let bar = new_bar(todo_tokens as u64, "prefill tokens", false);

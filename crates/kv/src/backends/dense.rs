@@ -256,18 +256,7 @@ impl KvBackend for DenseKv {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rnd(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::testutil::rnd;
 
     /// Prefill in one chunk vs token by token must agree (f32 store: to float rounding, 1e-5),
     /// and truncate + re-append must reproduce the same output.

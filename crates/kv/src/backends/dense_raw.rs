@@ -6,7 +6,7 @@ use vkv_kernels::attention::layout;
 use vkv_kernels::attention::micro::SimdElem;
 
 use super::dense::{AnyStore, Store};
-use crate::{AttnConfig, DenseKv, Error, KvDtype, Result};
+use crate::{AttnConfig, DenseKv, Error, KvBackend, KvDtype, Result};
 
 fn push<E: SimdElem>(s: &mut Store<E>, layer: usize, k: &[f32], v: &[f32]) -> Result<()> {
     let (d, hk) = (s.cfg.head_dim, s.cfg.n_kv_heads);
@@ -40,6 +40,26 @@ impl DenseKv {
             AnyStore::F16(s) => push(s, layer, k, v),
             AnyStore::F32(s) => push(s, layer, k, v),
         }
+    }
+
+    /// Every stored token's K/V at `layer` as f32, token-major `[n, n_kv_heads, d]` (the
+    /// layout [`Self::push_kv`] takes): forking a prefilled context into another backend.
+    pub fn layer_f32(&self, layer: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let cfg = self.attn_config();
+        let (hk, d, n) = (cfg.n_kv_heads, cfg.head_dim, self.n_tokens());
+        let mut k = vec![0.0; n * hk * d];
+        let mut v = vec![0.0; n * hk * d];
+        for h in 0..hk {
+            let (kh, vh) = self.layer_head_f32(layer, h)?;
+            if kh.len() < n * d || vh.len() < n * d {
+                return Err(Error::Shape(format!("layer {layer} holds {} of {n} tokens", kh.len() / d.max(1))));
+            }
+            for t in 0..n {
+                k[(t * hk + h) * d..(t * hk + h + 1) * d].copy_from_slice(&kh[t * d..(t + 1) * d]);
+                v[(t * hk + h) * d..(t * hk + h + 1) * d].copy_from_slice(&vh[t * d..(t + 1) * d]);
+            }
+        }
+        Ok((k, v))
     }
 
     /// The element type stored.
@@ -88,6 +108,15 @@ mod tests {
         let yb = b.attend(0, Qkv { q: &q, k: &k1, v: &v1 }, Phase::Decode)?;
         assert_eq!(ya.as_slice()?, yb.as_slice()?);
         assert!(b.push_kv(0, &rnd(30 * 2 * d, 7), &rnd(30 * 2 * d, 8)).is_err(), "capacity");
+        // layer_f32 is push_kv's inverse up to f16 rounding (and exact on what it returns).
+        let mut c = DenseKv::new(attn, KvDtype::F16)?;
+        for l in 0..2 {
+            let (kl, vl) = b.layer_f32(l)?;
+            assert_eq!(kl.len(), k.len());
+            assert!(kl.iter().zip(&k).all(|(x, y)| (x - y).abs() <= 1e-3 * y.abs().max(1.0)), "keys round to f16");
+            c.push_kv(l, &kl, &vl)?;
+        }
+        assert_eq!(c.layer_f32(1)?, b.layer_f32(1)?, "f16 -> f32 -> f16 is lossless");
         Ok(())
     }
 }

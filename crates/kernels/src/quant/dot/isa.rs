@@ -14,12 +14,6 @@ pub(super) trait Isa {
     /// (true for unsigned quants ≤ 128 against |b| ≤ 127), so the AVX2 form never saturates.
     unsafe fn dp(acc: __m256i, a: __m256i, b: __m256i) -> __m256i;
 
-    /// An i32-lane scale vector (values in −2^15..2^15) in the form [`Isa::dps`] takes.
-    unsafe fn scale(sc32: __m256i) -> __m256i;
-
-    /// `acc + sc·Σ_{4 bytes} a_u8·b_i8` per i32 lane, `sc` from [`Isa::scale`].
-    unsafe fn dps(acc: __m256i, a: __m256i, b: __m256i, sc: __m256i) -> __m256i;
-
     /// 32 bytes holding 0x10 where bit j of `bits` is set (the fifth bit of Q5 quants).
     unsafe fn high_bits(bits: u32) -> __m256i;
 }
@@ -35,18 +29,6 @@ impl Isa for Avx2 {
     unsafe fn dp(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
         // SAFETY: the caller runs with avx2 enabled.
         unsafe { _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))) }
-    }
-
-    #[inline(always)]
-    unsafe fn scale(sc32: __m256i) -> __m256i {
-        // SAFETY: avx2 enabled by the caller. Each i32 lane becomes two copies of its low i16.
-        unsafe { _mm256_or_si256(_mm256_and_si256(sc32, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(sc32, 16)) }
-    }
-
-    #[inline(always)]
-    unsafe fn dps(acc: __m256i, a: __m256i, b: __m256i, sc: __m256i) -> __m256i {
-        // SAFETY: avx2 enabled by the caller.
-        unsafe { _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), sc)) }
     }
 
     #[inline(always)]
@@ -71,21 +53,34 @@ impl Isa for Vnni {
     }
 
     #[inline(always)]
-    unsafe fn scale(sc32: __m256i) -> __m256i {
-        sc32
-    }
-
-    #[inline(always)]
-    unsafe fn dps(acc: __m256i, a: __m256i, b: __m256i, sc: __m256i) -> __m256i {
-        // SAFETY: avx512vnni + avx512vl (and avx2) enabled by the caller.
-        unsafe { _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), a, b), sc)) }
-    }
-
-    #[inline(always)]
     unsafe fn high_bits(bits: u32) -> __m256i {
         // SAFETY: avx512bw + avx512vl enabled by the caller.
         unsafe { _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10)) }
     }
+}
+
+/// `acc + sc·Σ_{2 bytes} a_u8·b_i8` per i32 lane, where every i32 lane of `sc` holds its i16
+/// scale twice (`s | s << 16`, see [`scale_pairs`]): `vpmaddubsw` (u8×i8 → i16 pairs) then
+/// `vpmaddwd` against the scales. Callers keep the i16 pair sums from saturating (K-quants:
+/// ≤ 63·128·2). The same on both ISAs: with VNNI, `vpdpbusd` + `vpmulld` would be 4 µops with
+/// a 10-cycle multiply on the chain instead of these 3.
+///
+/// # Safety
+/// avx2 enabled in the caller.
+#[inline(always)]
+pub(super) unsafe fn dps(acc: __m256i, a: __m256i, b: __m256i, sc: __m256i) -> __m256i {
+    // SAFETY: avx2 enabled by the caller.
+    unsafe { _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), sc)) }
+}
+
+/// i32 lanes (values in −2^15..2^15) as [`dps`]'s scale form: each lane two copies of its low i16.
+///
+/// # Safety
+/// avx2 enabled in the caller.
+#[inline(always)]
+pub(super) unsafe fn scale_pairs(sc32: __m256i) -> __m256i {
+    // SAFETY: avx2 enabled by the caller.
+    unsafe { _mm256_or_si256(_mm256_and_si256(sc32, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(sc32, 16)) }
 }
 
 /// The little-endian f16 at `p` as f32, broadcast to 8 lanes (F16C).

@@ -1,7 +1,7 @@
 //! SIMD dot kernels for Q4_K and Q6_K against [`Q8KRow`] activations.
 //!
 //! As in llama.cpp, each 256-element super-block accumulates `Σ_j sc_j · Σ q·x` in i32 lanes
-//! (scales applied in the integer domain by [`Isa::dps`]), subtracts the min (Q4_K) or offset
+//! (scales applied in the integer domain by [`dps`]), subtracts the min (Q4_K) or offset
 //! (Q6_K) term computed from the activation `bsums`, and converts to float once per super-block.
 //!
 //! # Safety (all kernels)
@@ -11,7 +11,7 @@
 
 use std::arch::x86_64::*;
 
-use super::isa::{f16_splat, hsum, load32, Isa};
+use super::isa::{dps, f16_splat, hsum, load32, scale_pairs, Isa};
 use crate::quant::kquants::q4k_scales_mins;
 use crate::quant::q8::Q8KRow;
 
@@ -29,7 +29,13 @@ pub(super) unsafe fn q4_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
             let d = _mm256_mul_ps(f16_splat(p), dx);
             let dmin = _mm256_mul_ps(f16_splat(p.add(2)), dx);
             let u = q4k_scales_mins(std::slice::from_raw_parts(p.add(4), 12));
-            let sc32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((u[0] as u64 | (u[1] as u64) << 32) as i64));
+            // The 8 sub-block scales as i16 pairs (`s | s << 16` per i32) in a stack array, so
+            // that each sub-block's scale vector is one broadcast load (a load-port µop, where
+            // a register permute would queue on port 5 beside the byte shuffles).
+            let sc16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((u[0] as u64 | (u[1] as u64) << 32) as i64));
+            let mut sc = [0i32; 8];
+            _mm_storeu_si128(sc.as_mut_ptr() as *mut __m128i, _mm_unpacklo_epi16(sc16, sc16));
+            _mm_storeu_si128(sc.as_mut_ptr().add(4) as *mut __m128i, _mm_unpackhi_epi16(sc16, sc16));
             let mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((u[2] as u64 | (u[3] as u64) << 32) as i64));
             let bs = a.bsums.as_ptr().add(16 * sb) as *const __m128i;
             let q8s = _mm_hadd_epi16(_mm_loadu_si128(bs), _mm_loadu_si128(bs.add(1)));
@@ -41,10 +47,8 @@ pub(super) unsafe fn q4_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
                 let q = load32(qs.add(32 * g));
                 let lo = _mm256_and_si256(q, m4);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-                let s_lo = I::scale(_mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * g as i32)));
-                let s_hi = I::scale(_mm256_permutevar8x32_epi32(sc32, _mm256_set1_epi32(2 * g as i32 + 1)));
-                sumi = I::dps(sumi, lo, load32(x.add(64 * g)), s_lo);
-                sumi = I::dps(sumi, hi, load32(x.add(64 * g + 32)), s_hi);
+                sumi = dps(sumi, lo, load32(x.add(64 * g)), _mm256_set1_epi32(sc[2 * g]));
+                sumi = dps(sumi, hi, load32(x.add(64 * g + 32)), _mm256_set1_epi32(sc[2 * g + 1]));
             }
             acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
         }
@@ -84,8 +88,8 @@ pub(super) unsafe fn q6_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
                 for (t, vt) in v.into_iter().enumerate() {
                     let (i0, i1) = (2 * t as i32, 2 * t as i32 + 1);
                     let idx = _mm256_setr_epi32(i0, i0, i0, i0, i1, i1, i1, i1);
-                    let sc = I::scale(_mm256_permutevar8x32_epi32(sc32, idx));
-                    sumi = I::dps(sumi, vt, load32(x.add(128 * h + 32 * t)), sc);
+                    let sc = scale_pairs(_mm256_permutevar8x32_epi32(sc32, idx));
+                    sumi = dps(sumi, vt, load32(x.add(128 * h + 32 * t)), sc);
                 }
             }
             acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, offset)), acc);

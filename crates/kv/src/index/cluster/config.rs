@@ -40,7 +40,7 @@ pub struct WaveConfig {
     /// when the slow tier is a file (`slow_dir`). 0 disables the fast tier: retrieved clusters
     /// are read from the slow tier directly. With the slow tier in RAM both tiers would be the
     /// same memory, so no fast tier is kept ([`WaveConfig::fast_tier`]; measured ~1 ms per step
-    /// faster at 32K, `crates/kv/PERF-wave.md`).
+    /// faster at 32K, docs/PERF.md, "Wave attention").
     pub cache_factor: f64,
     /// Where the slow tier lives: `None` keeps it in RAM; `Some(dir)` puts it in an unlinked
     /// memory-mapped scratch file created in `dir` (a context larger than RAM still runs).
