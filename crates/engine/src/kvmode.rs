@@ -41,7 +41,8 @@ impl fmt::Display for KvMode {
         match self {
             Self::Dense(KvDtype::F16) => write!(f, "dense"),
             Self::Dense(KvDtype::F32) => write!(f, "dense:f32"),
-            Self::Wave(c) if *c == WaveConfig::default() => write!(f, "wave"),
+            // Every knob spelled out, defaults too: results keyed by this name stay meaningful
+            // when a default changes.
             Self::Wave(c) => write!(f, "{}", c.to_kv_string()),
         }
     }
@@ -123,7 +124,8 @@ mod tests {
         let l = KvMode::parse_list("dense,wave:r=0.05,e=0.1,wave")?;
         assert_eq!(l.len(), 3);
         assert!(matches!(&l[1], KvMode::Wave(c) if c.retrieval_budget == 0.05 && c.estimation_budget == 0.1));
-        assert_eq!(l[2].to_string(), "wave");
+        assert_eq!(l[2].to_string(), WaveConfig::default().to_kv_string());
+        assert_eq!(l[2].to_string().parse::<KvMode>()?, l[2], "the name parses back to the same mode");
         assert!(KvMode::parse_list("wave:bogus=1").is_err());
         assert!("wavy".parse::<KvMode>().is_err());
         assert_eq!(KvMode::default().to_string(), "dense");

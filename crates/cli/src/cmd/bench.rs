@@ -34,9 +34,14 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
         Some("tg") => (false, true),
         Some(o) => anyhow::bail!("--only takes pp or tg, not {o:?}"),
     };
+    let extra = match (do_pp, do_tg) {
+        (true, true) => a.n_prompt.max(a.n_gen),
+        (true, false) => a.n_prompt,
+        _ => a.n_gen,
+    };
     for &d in &spec.depths {
-        if d + a.n_prompt.max(a.n_gen) > model.config.context_length {
-            anyhow::bail!("depth {d} + {} tokens exceeds the model's context {}", a.n_prompt.max(a.n_gen), model.config.context_length);
+        if d + extra > model.config.context_length {
+            anyhow::bail!("depth {d} + {extra} tokens exceeds the model's context {} (use a depth ≤ {})", model.config.context_length, model.config.context_length.saturating_sub(extra));
         }
     }
     eprintln!("model {} ({}), {threads} threads, pp{} / tg{}, {} reps", name, src.path().display(), a.n_prompt, a.n_gen, a.reps);
