@@ -242,6 +242,10 @@ pub struct EvalKlArgs {
     /// Teacher-forced decode steps compared per context.
     #[arg(long, default_value_t = 128)]
     pub steps: usize,
+    /// Neither load nor save the prefilled context (by default it is saved under
+    /// <home>/contexts/ and loaded by the next run with the same model, text and context).
+    #[arg(long)]
+    pub no_save: bool,
     /// Report directory [default: <home>/eval/kl-<config hash>].
     #[arg(long)]
     pub out: Option<PathBuf>,

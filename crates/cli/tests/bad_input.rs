@@ -8,7 +8,7 @@ use vkv_model::gguf::writer::{write, TensorData};
 use vkv_model::gguf::Value;
 
 mod common;
-use common::{assert_clear_error, home, vkv};
+use common::{assert_clear_error, home, smollm, vkv};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("vkv-cli-bad-{}", std::process::id()));
@@ -17,17 +17,6 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 /// The test model, pulled on first use (once per test binary).
-fn smollm() -> PathBuf {
-    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let out = vkv(&home(), &["pull", "smollm2-135m"]);
-        assert!(out.status.success(), "pull failed: {}", String::from_utf8_lossy(&out.stderr));
-        let s = String::from_utf8_lossy(&out.stdout);
-        PathBuf::from(s.trim().rsplit(": ").next().expect("path line"))
-    })
-    .clone()
-}
-
 #[test]
 fn truncated_gguf() {
     let full = std::fs::read(smollm()).expect("read model");

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 mod common;
-use common::{assert_clear_error, home, vkv};
+use common::{assert_clear_error, home, smollm, vkv};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("vkv-cli-eval-{}-{name}", std::process::id()));
@@ -64,22 +64,43 @@ fn bad_eval_input() {
 /// summation order — which SmolLM2 amplifies to ~3e-3 nats over 30 layers (its logits move by
 /// tenths under llama.cpp's own batch-size changes, docs/reference.md): KL < 0.02, same
 /// argmax. The default budgets on a few dozen clusters (one retrieved) must move predictions
-/// more than 10× as much (measured: 0.38 vs 0.003).
+/// more than 10× as much (measured: 0.38 vs 0.003). A second run loads the prefill saved by the
+/// first (a private home, so the first run cannot find one) and reports the same numbers.
 #[test]
 fn kl_runs_on_real_text() {
-    let out_dir = tmp("kl");
-    let o = out_dir.to_str().unwrap_or_default();
+    let dir = tmp("kl");
+    let ph = dir.join("home");
+    let text = vkv_eval_text();
+    let model = smollm();
     let knobs = "window=16,update=64,seg=256";
     let kv = format!("wave:{knobs},r=1,e=0;wave:{knobs}");
-    let out = vkv(&home(), &["eval", "kl", "-m", "smollm2-135m", "--text", "austen/emma", "--context", "700", "--steps", "12", "--kv", &kv, "--out", o]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).expect("report.json")).expect("json");
+    let run = |name: &str| {
+        let out_dir = dir.join(name);
+        let args = ["eval", "kl", "-m", model.to_str().unwrap_or_default(), "--text", text.to_str().unwrap_or_default(), "--context", "700", "--steps", "12", "--kv", &kv, "--out", out_dir.to_str().unwrap_or_default()];
+        let out = vkv(&ph, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).expect("report.json")).expect("json");
+        (j, String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (j, err1) = run("first");
+    assert!(!err1.contains("loading the prefilled context"), "{err1}");
     let rows = j["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 3, "{j}");
     let kl = |i: usize| rows[i]["kl_mean"].as_f64().unwrap_or(f64::NAN);
     assert_eq!((rows[0]["kv"].as_str(), kl(0)), (Some("dense"), 0.0));
     assert!(kl(1) < 0.02 && rows[1]["top1_agree"].as_f64() == Some(1.0), "full retrieval: {}", rows[1]);
     assert!(kl(2) > 10.0 * kl(1).max(1e-6), "default budgets: {} vs full {}", rows[2], rows[1]);
+    let (j2, err2) = run("second");
+    assert!(err2.contains("loading the prefilled context"), "{err2}");
+    let kls = |j: &serde_json::Value| j["rows"].as_array().map(|r| r.iter().map(|x| (x["kl_mean"].as_f64(), x["nll"].as_f64())).collect::<Vec<_>>());
+    assert_eq!(kls(&j2), kls(&j), "a loaded prefill gives the same predictions");
     assert_clear_error(&vkv(&home(), &["eval", "kl", "-m", "smollm2-135m", "--text", "austen/emma", "--context", "9000"]), "context length");
-    let _ = std::fs::remove_dir_all(&out_dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// austen/emma, pulled into the shared home (a path, so a private home can use it).
+fn vkv_eval_text() -> PathBuf {
+    let out = vkv(&home(), &["data", "pull", "austen"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    home().join("data/austen/emma.txt")
 }

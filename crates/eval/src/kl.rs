@@ -8,6 +8,7 @@
 //! the model's predictions move. It is cheap (one prefill, `steps` decode steps per mode), so
 //! budgets can be swept with it.
 
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -63,10 +64,20 @@ fn decode(model: &Transformer, kv: &mut dyn KvBackend, next: &[u32]) -> Result<V
     next.iter().map(|&t| Ok(log_softmax(&model.forward(&[t], kv, Phase::Decode, Logits::Last)?.into_vec().map_err(vkv_model::Error::from)?))).collect()
 }
 
-/// Prefill `tokens[..context]`, then decode `tokens[context..context + steps]` through dense and
-/// each of `modes`; `on_mode` is told as each finishes. The predictions compared are those
-/// made after each decoded token (for positions `context + 1 ..= context + steps`).
-pub fn divergence(model: &Transformer, tokens: &[u32], context: usize, steps: usize, modes: &[KvMode], on_prefill: &mut dyn FnMut(usize), on_mode: &mut dyn FnMut(&KlRow)) -> Result<Vec<KlRow>> {
+/// Where the prefill comes from and goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SavedPrefill<'a> {
+    /// A saved context file (`DenseKv::save`): loaded if it exists, else written after the
+    /// prefill. The caller keys its name by model, text and context length.
+    pub path: Option<&'a Path>,
+}
+
+/// Prefill `tokens[..context]` (or load it, see [`SavedPrefill`]), then decode
+/// `tokens[context..context + steps]` through dense and each of `modes`; `on_mode` is told as
+/// each finishes. The predictions compared are those made after each decoded token (for
+/// positions `context + 1 ..= context + steps`).
+#[allow(clippy::too_many_arguments)]
+pub fn divergence(model: &Transformer, tokens: &[u32], context: usize, steps: usize, modes: &[KvMode], saved: SavedPrefill<'_>, on_prefill: &mut dyn FnMut(usize), on_mode: &mut dyn FnMut(&KlRow)) -> Result<Vec<KlRow>> {
     if steps == 0 || context == 0 {
         return Err(Error::Config("--context and --steps must be positive".into()));
     }
@@ -77,11 +88,30 @@ pub fn divergence(model: &Transformer, tokens: &[u32], context: usize, steps: us
     if cap > model.config.context_length {
         return Err(Error::Config(format!("--context {context} plus --steps {steps} exceeds the model's context length {}", model.config.context_length)));
     }
-    let mut base = DenseKv::new(model.config.attn(cap), KvDtype::F16)?;
-    for c in tokens[..context].chunks(vkv_engine::PREFILL_CHUNK) {
-        model.forward(c, &mut base, Phase::Prefill, Logits::None)?;
-        on_prefill(c.len());
-    }
+    let mut base = match saved.path.filter(|p| p.is_file()) {
+        Some(p) => {
+            let b = DenseKv::load(p, Some(cap))?;
+            if b.n_tokens() != context || b.attn_config() != model.config.attn(cap) || b.dtype() != KvDtype::F16 {
+                return Err(Error::Config(format!("{} holds another prefill ({} tokens); delete it to prefill again", p.display(), b.n_tokens())));
+            }
+            on_prefill(context);
+            b
+        }
+        None => {
+            let mut b = DenseKv::new(model.config.attn(cap), KvDtype::F16)?;
+            for c in tokens[..context].chunks(vkv_engine::PREFILL_CHUNK) {
+                model.forward(c, &mut b, Phase::Prefill, Logits::None)?;
+                on_prefill(c.len());
+            }
+            if let Some(p) = saved.path {
+                if let Some(dir) = p.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                b.save(p)?;
+            }
+            b
+        }
+    };
     let next = &tokens[context..context + steps];
     let truth = &tokens[context + 1..context + steps + 1];
     let t = Instant::now();

@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::json;
 use vkv_engine::KvMode;
 use vkv_eval::data;
-use vkv_eval::kl::{divergence, KlRow};
+use vkv_eval::kl::{divergence, KlRow, SavedPrefill};
 use vkv_model::EncodeOptions;
 
 use super::eval::{load, parse_length};
@@ -24,7 +24,13 @@ pub fn run(home: &Path, a: EvalKlArgs) -> anyhow::Result<()> {
     let mut rows: Vec<KlRow> = Vec::new();
     for &c in &contexts {
         let bar = new_bar(c as u64, &format!("prefill {c}"), false);
-        let r = divergence(&lm.transformer, &tokens, c, a.steps, &modes, &mut |n| bar.inc(n as u64), &mut |r| {
+        // Saved prefills: <home>/contexts/kl-<model>-<text>-<context>-<capacity>.vkvctx.
+        let saved = home.join("contexts").join(format!("kl-{}-{}-{c}-{}.vkvctx", &sha[..sha.len().min(12)], &text.sha256[..text.sha256.len().min(12)], c + a.steps));
+        if saved.is_file() && !a.no_save {
+            bar.suspend(|| eprintln!("loading the prefilled context {}", saved.display()));
+        }
+        let sp = SavedPrefill { path: (!a.no_save).then_some(saved.as_path()) };
+        let r = divergence(&lm.transformer, &tokens, c, a.steps, &modes, sp, &mut |n| bar.inc(n as u64), &mut |r| {
             bar.suspend(|| eprintln!("{:>6} tok  {:<28} KL mean {:.4}  p95 {:.4}  top-1 {:.3}  NLL {:.3}  index {:.1}s  decode {:.1}s", r.context, r.kv, r.kl_mean, r.kl_p95, r.top1_agree, r.nll, r.index_secs, r.decode_secs))
         });
         bar.finish_and_clear();

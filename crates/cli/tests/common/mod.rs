@@ -16,6 +16,19 @@ pub fn home() -> PathBuf {
     PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/vectorkv")
 }
 
+/// The test model's GGUF, pulled on first use (once per test binary).
+#[allow(dead_code)] // not every test binary uses it
+pub fn smollm() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let out = vkv(&home(), &["pull", "smollm2-135m"]);
+        assert!(out.status.success(), "pull failed: {}", String::from_utf8_lossy(&out.stderr));
+        let s = String::from_utf8_lossy(&out.stdout);
+        PathBuf::from(s.trim().rsplit(": ").next().expect("path line"))
+    })
+    .clone()
+}
+
 /// Exit code 1, exactly one stderr line starting with "error:" and containing `needle`, no panic.
 pub fn assert_clear_error(out: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
