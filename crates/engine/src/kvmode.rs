@@ -85,6 +85,19 @@ impl KvMode {
         }
     }
 
+    /// `modes` grouped by [`Self::prefill_dtype`], in first-appearance order: each group
+    /// shares one prefill.
+    pub fn prefill_groups(modes: &[KvMode]) -> Vec<(KvDtype, Vec<&KvMode>)> {
+        let mut groups: Vec<(KvDtype, Vec<&KvMode>)> = Vec::new();
+        for m in modes {
+            match groups.iter_mut().find(|(dt, _)| *dt == m.prefill_dtype()) {
+                Some((_, g)) => g.push(m),
+                None => groups.push((m.prefill_dtype(), vec![m])),
+            }
+        }
+        groups
+    }
+
     /// A fresh backend of this mode holding the prompt stored in `base`, as if it had
     /// prefilled it itself; call `finish_prefill` next. Lets an evaluation prefill each prompt
     /// once for several modes.
@@ -93,21 +106,22 @@ impl KvMode {
             return Err(Error::Request(format!("KV mode {self} cannot continue a {:?} prefill", base.dtype())));
         }
         let attn = cfg.attn(max_tokens);
+        fn fill(n_layers: usize, base: &DenseKv, mut push: impl FnMut(usize, &[f32], &[f32]) -> vkv_kv::Result<()>) -> Result<()> {
+            for l in 0..n_layers {
+                let (k, v) = base.layer_f32(l)?;
+                push(l, &k, &v)?;
+            }
+            Ok(())
+        }
         Ok(match self {
             Self::Dense(dt) => {
                 let mut d = DenseKv::new(attn, *dt)?;
-                for l in 0..attn.n_layers {
-                    let (k, v) = base.layer_f32(l)?;
-                    d.push_kv(l, &k, &v)?;
-                }
+                fill(attn.n_layers, base, |l, k, v| d.push_kv(l, k, v))?;
                 Box::new(d) as Box<dyn KvBackend>
             }
             Self::Wave(w) => {
                 let mut d = WaveKv::new(attn, w.clone(), KvDtype::F16)?;
-                for l in 0..attn.n_layers {
-                    let (k, v) = base.layer_f32(l)?;
-                    d.push_kv(l, &k, &v)?;
-                }
+                fill(attn.n_layers, base, |l, k, v| d.push_kv(l, k, v))?;
                 Box::new(d) as Box<dyn KvBackend>
             }
         })
@@ -168,6 +182,9 @@ mod tests {
                 }
             }
         }
+        let modes = KvMode::parse_list("dense,dense:f32,wave")?;
+        let groups = KvMode::prefill_groups(&modes);
+        assert_eq!(groups.iter().map(|(dt, g)| (*dt, g.len())).collect::<Vec<_>>(), vec![(KvDtype::F16, 2), (KvDtype::F32, 1)]);
         assert!(KvMode::Dense(KvDtype::F32).fork(&cfg, 8, &DenseKv::new(cfg.attn(8), KvDtype::F16)?).is_err(), "dtype mismatch");
         Ok(())
     }

@@ -82,25 +82,18 @@ pub struct Prepared {
 /// exactly, so this equals filling each), then indexes are built (untimed).
 pub fn prepare_modes(model: &Transformer, modes: &[KvMode], depth: usize, spec: &BenchSpec, on_chunk: &mut dyn FnMut(usize)) -> Result<Vec<Prepared>> {
     let cap = depth + spec.n_prompt.max(spec.n_gen) + 1;
-    let mut bases: Vec<DenseKv> = Vec::new();
     let mut out = Vec::new();
-    for mode in modes {
-        let dt = mode.prefill_dtype();
-        let i = match bases.iter().position(|b| b.dtype() == dt) {
-            Some(i) => i,
-            None => {
-                let mut b = DenseKv::new(model.config.attn(cap), dt)?;
-                if depth > 0 {
-                    let toks = random_tokens(depth, model.config.vocab, spec.seed);
-                    vkv_engine::prefill(model, &mut b, &toks, spec.chunk, on_chunk)?;
-                }
-                bases.push(b);
-                bases.len() - 1
-            }
-        };
-        let mut kv = mode.fork(&model.config, cap, &bases[i])?;
-        kv.finish_prefill()?;
-        out.push(Prepared { kv: TimedKv::new(kv), depth, mode: mode.to_string() });
+    for (dt, group) in KvMode::prefill_groups(modes) {
+        let mut base = DenseKv::new(model.config.attn(cap), dt)?;
+        if depth > 0 {
+            let toks = random_tokens(depth, model.config.vocab, spec.seed);
+            vkv_engine::prefill(model, &mut base, &toks, spec.chunk, on_chunk)?;
+        }
+        for mode in group {
+            let mut kv = mode.fork(&model.config, cap, &base)?;
+            kv.finish_prefill()?;
+            out.push(Prepared { kv: TimedKv::new(kv), depth, mode: mode.to_string() });
+        }
     }
     Ok(out)
 }

@@ -114,15 +114,8 @@ pub trait RunProgress {
 /// prefilled once per prefill storage type ([`KvMode::prefill_dtype`]) and forked into the
 /// modes that share it.
 pub fn run_modes(model: &Transformer, tok: &Tokenizer, modes: &[KvMode], cells: &[TaskSample], done: &HashSet<(String, String)>, results: &Path, progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
-    let mut dtypes: Vec<KvDtype> = Vec::new();
-    for m in modes {
-        if !dtypes.contains(&m.prefill_dtype()) {
-            dtypes.push(m.prefill_dtype());
-        }
-    }
     let mut out = Vec::new();
-    for dt in dtypes {
-        let group: Vec<&KvMode> = modes.iter().filter(|m| m.prefill_dtype() == dt).collect();
+    for (dt, group) in KvMode::prefill_groups(modes) {
         out.extend(run_group(model, tok, dt, &group, cells, done, results, progress)?);
     }
     Ok(out)

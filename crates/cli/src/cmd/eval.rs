@@ -118,12 +118,8 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
     let todo_cells = cells.len() * modes.len() - done.len();
     // Each prompt is prefilled once per prefill storage type, for all the modes sharing it.
     let pending = |m: &KvMode, c: &vkv_eval::tasks::TaskSample| !done.iter().any(|r| r.key == c.key() && r.kv == m.to_string());
-    let mut dtypes: Vec<_> = modes.iter().map(KvMode::prefill_dtype).collect();
-    dtypes.dedup();
-    let todo_tokens: usize = cells
-        .iter()
-        .map(|c| c.tokens.len() * dtypes.iter().filter(|&&dt| modes.iter().any(|m| m.prefill_dtype() == dt && pending(m, c))).count())
-        .sum();
+    let groups = KvMode::prefill_groups(&modes);
+    let todo_tokens: usize = cells.iter().map(|c| c.tokens.len() * groups.iter().filter(|(_, g)| g.iter().any(|m| pending(m, c))).count()).sum();
     eprintln!("run directory {} — {} cells done, {todo_cells} to run (≤ {todo_tokens} prompt tokens)", dir.display(), done.len());
     let bar = new_bar(todo_tokens as u64, "prefill tokens", false);
     let mut bars = Bars { bar, cells: 0, total: todo_cells, score: 0.0 };
