@@ -11,6 +11,8 @@ pub fn resolve(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(h) = std::env::var_os("VKV_HOME").filter(|h| !h.is_empty()) {
         return Ok(PathBuf::from(h));
     }
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| anyhow::anyhow!("neither --home, $VKV_HOME nor $HOME is set"))?;
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("neither --home, $VKV_HOME nor $HOME is set"))?;
     Ok(PathBuf::from(home).join(".cache").join("vectorkv"))
 }

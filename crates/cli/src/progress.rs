@@ -13,12 +13,18 @@ pub struct Bar {
 impl Bar {
     /// Bars counting bytes (downloads, hashing).
     pub fn bytes() -> Self {
-        Self { bar: Mutex::new(None), bytes: true }
+        Self {
+            bar: Mutex::new(None),
+            bytes: true,
+        }
     }
 
     /// Bars counting items (texts, cells, tokens).
     pub fn counts() -> Self {
-        Self { bar: Mutex::new(None), bytes: false }
+        Self {
+            bar: Mutex::new(None),
+            bytes: false,
+        }
     }
 }
 

@@ -23,7 +23,18 @@ fn truncated_gguf() {
     for cut in [10usize, 5_000, 2_000_000, full.len() - 1000] {
         let p = tmp(&format!("cut{cut}.gguf"));
         std::fs::write(&p, &full[..cut]).expect("write");
-        let out = vkv(&home(), &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi", "-n", "1"]);
+        let out = vkv(
+            &home(),
+            &[
+                "generate",
+                "-m",
+                p.to_str().unwrap_or_default(),
+                "-p",
+                "hi",
+                "-n",
+                "1",
+            ],
+        );
         assert_clear_error(&out, "truncated");
     }
 }
@@ -32,7 +43,10 @@ fn truncated_gguf() {
 fn not_a_gguf() {
     let p = tmp("junk.gguf");
     std::fs::write(&p, b"this is not a model at all").expect("write");
-    let out = vkv(&home(), &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi"]);
+    let out = vkv(
+        &home(),
+        &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi"],
+    );
     assert_clear_error(&out, "not a GGUF");
 }
 
@@ -49,9 +63,17 @@ fn unknown_tensor_type() {
         ("llama.attention.layer_norm_rms_epsilon", Value::F64(1e-5)),
     ];
     // token_embd in IQ2_XXS (ggml type 16), which we do not implement.
-    let t = TensorData { name: "token_embd.weight".into(), dims: vec![256, 10], type_id: 16, data: vec![0; 66 * 10] };
+    let t = TensorData {
+        name: "token_embd.weight".into(),
+        dims: vec![256, 10],
+        type_id: 16,
+        data: vec![0; 66 * 10],
+    };
     write(&p, &meta, &[t]).expect("write gguf");
-    let out = vkv(&home(), &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi"]);
+    let out = vkv(
+        &home(),
+        &["generate", "-m", p.to_str().unwrap_or_default(), "-p", "hi"],
+    );
     assert_clear_error(&out, "unsupported tensor type IQ2_XXS");
 }
 
@@ -59,7 +81,10 @@ fn unknown_tensor_type() {
 fn unknown_model_name() {
     let out = vkv(&home(), &["generate", "-m", "gpt-7-turbo", "-p", "hi"]);
     assert_clear_error(&out, "unknown model \"gpt-7-turbo\"");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("qwen2.5-0.5b"), "names the known models");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("qwen2.5-0.5b"),
+        "names the known models"
+    );
 }
 
 #[test]
@@ -68,20 +93,63 @@ fn prompt_longer_than_context() {
     let long = "word ".repeat(9000); // > 8192 tokens of SmolLM2's context
     let p = tmp("long.txt");
     std::fs::write(&p, long).expect("write");
-    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-f", p.to_str().unwrap_or_default(), "-n", "8"]);
+    let out = vkv(
+        &home(),
+        &[
+            "generate",
+            "-m",
+            m.to_str().unwrap_or_default(),
+            "-f",
+            p.to_str().unwrap_or_default(),
+            "-n",
+            "8",
+        ],
+    );
     assert_clear_error(&out, "exceeds the context limit");
-    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", "hello", "-n", "9000"]);
+    let out = vkv(
+        &home(),
+        &[
+            "generate",
+            "-m",
+            m.to_str().unwrap_or_default(),
+            "-p",
+            "hello",
+            "-n",
+            "9000",
+        ],
+    );
     assert_clear_error(&out, "exceeds the context limit");
 }
 
 #[test]
 fn empty_prompt_and_missing_file() {
     let m = smollm();
-    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", ""]);
+    let out = vkv(
+        &home(),
+        &["generate", "-m", m.to_str().unwrap_or_default(), "-p", ""],
+    );
     assert_clear_error(&out, "the prompt is empty");
-    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", "   \n"]);
+    let out = vkv(
+        &home(),
+        &[
+            "generate",
+            "-m",
+            m.to_str().unwrap_or_default(),
+            "-p",
+            "   \n",
+        ],
+    );
     assert_clear_error(&out, "the prompt is empty");
-    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-f", "/nonexistent/prompt.txt"]);
+    let out = vkv(
+        &home(),
+        &[
+            "generate",
+            "-m",
+            m.to_str().unwrap_or_default(),
+            "-f",
+            "/nonexistent/prompt.txt",
+        ],
+    );
     assert_clear_error(&out, "cannot read prompt file /nonexistent/prompt.txt");
     let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default()]);
     assert_clear_error(&out, "--prompt");
@@ -89,7 +157,18 @@ fn empty_prompt_and_missing_file() {
 
 #[test]
 fn bad_kv_mode() {
-    let out = vkv(&home(), &["generate", "-m", "smollm2-135m", "-p", "hi", "--kv", "sparkly"]);
+    let out = vkv(
+        &home(),
+        &[
+            "generate",
+            "-m",
+            "smollm2-135m",
+            "-p",
+            "hi",
+            "--kv",
+            "sparkly",
+        ],
+    );
     assert_clear_error(&out, "unknown KV mode");
 }
 
@@ -97,8 +176,23 @@ fn bad_kv_mode() {
 #[test]
 fn generate_smoke() {
     let m = smollm();
-    let out = vkv(&home(), &["generate", "-m", m.to_str().unwrap_or_default(), "-p", "The capital of France is", "-n", "3"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vkv(
+        &home(),
+        &[
+            "generate",
+            "-m",
+            m.to_str().unwrap_or_default(),
+            "-p",
+            "The capital of France is",
+            "-n",
+            "3",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Paris"), "completion: {stdout:?}");
     assert!(!stdout.contains("prefill"), "stats go to stderr");

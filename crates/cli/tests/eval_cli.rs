@@ -19,17 +19,39 @@ fn quick_niah_runs_and_resumes() {
     let out_dir = tmp("quick");
     let o = out_dir.to_str().unwrap_or_default();
     let t0 = std::time::Instant::now();
-    let out = vkv(&home(), &["eval", "niah", "--quick", "-m", "smollm2-135m", "--out", o]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vkv(
+        &home(),
+        &["eval", "niah", "--quick", "-m", "smollm2-135m", "--out", o],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!("vkv eval niah --quick: {:.1}s", t0.elapsed().as_secs_f64());
     let md = String::from_utf8_lossy(&out.stdout);
-    assert!(md.contains("niah/passkey") && md.contains("| 0.25 |"), "{md}");
-    for f in ["report.md", "report.json", "config.json", "results.jsonl", "niah-passkey-dense.png"] {
+    assert!(
+        md.contains("niah/passkey") && md.contains("| 0.25 |"),
+        "{md}"
+    );
+    for f in [
+        "report.md",
+        "report.json",
+        "config.json",
+        "results.jsonl",
+        "niah-passkey-dense.png",
+    ] {
         assert!(out_dir.join(f).is_file(), "{f}");
     }
-    let again = vkv(&home(), &["eval", "niah", "--quick", "-m", "smollm2-135m", "--out", o]);
+    let again = vkv(
+        &home(),
+        &["eval", "niah", "--quick", "-m", "smollm2-135m", "--out", o],
+    );
     let err = String::from_utf8_lossy(&again.stderr);
-    assert!(again.status.success() && err.contains("4 cells done, 0 to run"), "{err}");
+    assert!(
+        again.status.success() && err.contains("4 cells done, 0 to run"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&out_dir);
 }
 
@@ -37,24 +59,130 @@ fn quick_niah_runs_and_resumes() {
 fn bad_eval_input() {
     let h = home();
     assert_clear_error(&vkv(&h, &["data", "pull", "wikitext"]), "unknown corpus");
-    assert_clear_error(&vkv(&h, &["eval", "ppl", "-m", "smollm2-135m", "--text", "/no/such/text.txt"]), "no such text file");
-    assert_clear_error(&vkv(&h, &["eval", "ppl", "-m", "smollm2-135m", "--text", "austen/nothanger"]), "unknown corpus");
-    assert_clear_error(&vkv(&h, &["eval", "niah", "-m", "smollm2-135m", "--context", "9000"]), "context length");
-    assert_clear_error(&vkv(&h, &["eval", "niah", "-m", "smollm2-135m", "--quick", "--tasks", "password"]), "unknown needle kind");
-    assert_clear_error(&vkv(&h, &["eval", "ruler", "-m", "smollm2-135m", "--quick", "--tasks", "qa"]), "unknown RULER task");
-    assert_clear_error(&vkv(&h, &["eval", "niah", "-m", "smollm2-135m", "--quick", "--kv", "wavy"]), "unknown KV mode");
+    assert_clear_error(
+        &vkv(
+            &h,
+            &[
+                "eval",
+                "ppl",
+                "-m",
+                "smollm2-135m",
+                "--text",
+                "/no/such/text.txt",
+            ],
+        ),
+        "no such text file",
+    );
+    assert_clear_error(
+        &vkv(
+            &h,
+            &[
+                "eval",
+                "ppl",
+                "-m",
+                "smollm2-135m",
+                "--text",
+                "austen/nothanger",
+            ],
+        ),
+        "unknown corpus",
+    );
+    assert_clear_error(
+        &vkv(
+            &h,
+            &["eval", "niah", "-m", "smollm2-135m", "--context", "9000"],
+        ),
+        "context length",
+    );
+    assert_clear_error(
+        &vkv(
+            &h,
+            &[
+                "eval",
+                "niah",
+                "-m",
+                "smollm2-135m",
+                "--quick",
+                "--tasks",
+                "password",
+            ],
+        ),
+        "unknown needle kind",
+    );
+    assert_clear_error(
+        &vkv(
+            &h,
+            &[
+                "eval",
+                "ruler",
+                "-m",
+                "smollm2-135m",
+                "--quick",
+                "--tasks",
+                "qa",
+            ],
+        ),
+        "unknown RULER task",
+    );
+    assert_clear_error(
+        &vkv(
+            &h,
+            &[
+                "eval",
+                "niah",
+                "-m",
+                "smollm2-135m",
+                "--quick",
+                "--kv",
+                "wavy",
+            ],
+        ),
+        "unknown KV mode",
+    );
     // A corrupted cached corpus text in a private home.
     let ph = tmp("home");
     let p = ph.join("data/canterbury");
     std::fs::create_dir_all(&p).expect("dir");
-    std::fs::write(p.join("alice29.txt"), "Alice was beginning to get very tired").expect("write");
-    assert_clear_error(&vkv(&ph, &["eval", "ppl", "-m", "smollm2-135m", "--text", "canterbury/alice29"]), "corrupt");
+    std::fs::write(
+        p.join("alice29.txt"),
+        "Alice was beginning to get very tired",
+    )
+    .expect("write");
+    assert_clear_error(
+        &vkv(
+            &ph,
+            &[
+                "eval",
+                "ppl",
+                "-m",
+                "smollm2-135m",
+                "--text",
+                "canterbury/alice29",
+            ],
+        ),
+        "corrupt",
+    );
     let _ = std::fs::remove_dir_all(&ph);
     // A text too short for the context.
     let t = tmp("short");
     let f = t.join("short.txt");
     std::fs::write(&f, "It is a truth universally acknowledged.").expect("write");
-    assert_clear_error(&vkv(&h, &["eval", "ppl", "-m", "smollm2-135m", "--text", f.to_str().unwrap_or_default(), "--context", "512"]), "needs at least");
+    assert_clear_error(
+        &vkv(
+            &h,
+            &[
+                "eval",
+                "ppl",
+                "-m",
+                "smollm2-135m",
+                "--text",
+                f.to_str().unwrap_or_default(),
+                "--context",
+                "512",
+            ],
+        ),
+        "needs at least",
+    );
     let _ = std::fs::remove_dir_all(&t);
 }
 
@@ -76,10 +204,32 @@ fn kl_runs_on_real_text() {
     let kv = format!("wave:{knobs},r=1,e=0;wave:{knobs}");
     let run = |name: &str| {
         let out_dir = dir.join(name);
-        let args = ["eval", "kl", "-m", model.to_str().unwrap_or_default(), "--text", text.to_str().unwrap_or_default(), "--context", "700", "--steps", "12", "--kv", &kv, "--out", out_dir.to_str().unwrap_or_default()];
+        let args = [
+            "eval",
+            "kl",
+            "-m",
+            model.to_str().unwrap_or_default(),
+            "--text",
+            text.to_str().unwrap_or_default(),
+            "--context",
+            "700",
+            "--steps",
+            "12",
+            "--kv",
+            &kv,
+            "--out",
+            out_dir.to_str().unwrap_or_default(),
+        ];
         let out = vkv(&ph, &args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).expect("report.json")).expect("json");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out_dir.join("report.json")).expect("report.json"),
+        )
+        .expect("json");
         (j, String::from_utf8_lossy(&out.stderr).to_string())
     };
     let (j, err1) = run("first");
@@ -88,19 +238,57 @@ fn kl_runs_on_real_text() {
     assert_eq!(rows.len(), 3, "{j}");
     let kl = |i: usize| rows[i]["kl_mean"].as_f64().unwrap_or(f64::NAN);
     assert_eq!((rows[0]["kv"].as_str(), kl(0)), (Some("dense"), 0.0));
-    assert!(kl(1) < 0.02 && rows[1]["top1_agree"].as_f64() == Some(1.0), "full retrieval: {}", rows[1]);
-    assert!(kl(2) > 10.0 * kl(1).max(1e-6), "default budgets: {} vs full {}", rows[2], rows[1]);
+    assert!(
+        kl(1) < 0.02 && rows[1]["top1_agree"].as_f64() == Some(1.0),
+        "full retrieval: {}",
+        rows[1]
+    );
+    assert!(
+        kl(2) > 10.0 * kl(1).max(1e-6),
+        "default budgets: {} vs full {}",
+        rows[2],
+        rows[1]
+    );
     let (j2, err2) = run("second");
     assert!(err2.contains("loading the prefilled context"), "{err2}");
-    let kls = |j: &serde_json::Value| j["rows"].as_array().map(|r| r.iter().map(|x| (x["kl_mean"].as_f64(), x["nll"].as_f64())).collect::<Vec<_>>());
-    assert_eq!(kls(&j2), kls(&j), "a loaded prefill gives the same predictions");
-    assert_clear_error(&vkv(&home(), &["eval", "kl", "-m", "smollm2-135m", "--text", "austen/emma", "--context", "9000"]), "context length");
+    let kls = |j: &serde_json::Value| {
+        j["rows"].as_array().map(|r| {
+            r.iter()
+                .map(|x| (x["kl_mean"].as_f64(), x["nll"].as_f64()))
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        kls(&j2),
+        kls(&j),
+        "a loaded prefill gives the same predictions"
+    );
+    assert_clear_error(
+        &vkv(
+            &home(),
+            &[
+                "eval",
+                "kl",
+                "-m",
+                "smollm2-135m",
+                "--text",
+                "austen/emma",
+                "--context",
+                "9000",
+            ],
+        ),
+        "context length",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// austen/emma, pulled into the shared home (a path, so a private home can use it).
 fn vkv_eval_text() -> PathBuf {
     let out = vkv(&home(), &["data", "pull", "austen"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     home().join("data/austen/emma.txt")
 }

@@ -13,7 +13,9 @@ pub enum Error {
     #[error(transparent)]
     Kernel(#[from] vkv_kernels::Error),
     /// A `--kv` string we cannot parse.
-    #[error("unknown KV mode {0:?} (known: dense, dense:f32, wave, wave:r=…,e=…,cache=…,slow=DIR)")]
+    #[error(
+        "unknown KV mode {0:?} (known: dense, dense:f32, wave, wave:r=…,e=…,cache=…,slow=DIR)"
+    )]
     KvMode(String),
     /// A request that cannot be served.
     #[error("{0}")]

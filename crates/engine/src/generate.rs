@@ -52,7 +52,11 @@ pub fn prefill(
     let mut last = Vec::new();
     let mut done = 0;
     for c in tokens.chunks(chunk) {
-        let want = if done + c.len() == tokens.len() { Logits::Last } else { Logits::None };
+        let want = if done + c.len() == tokens.len() {
+            Logits::Last
+        } else {
+            Logits::None
+        };
         let out = model.forward(c, kv, Phase::Prefill, want)?;
         done += c.len();
         on_chunk(done);
@@ -84,7 +88,11 @@ pub fn generate(
     on_prefill: &mut dyn FnMut(usize),
     on_token: &mut dyn FnMut(u32) -> ControlFlow<()>,
 ) -> Result<(Vec<u32>, GenStats)> {
-    let GenerateOptions { max_tokens, mut sampler, is_eog } = opts;
+    let GenerateOptions {
+        max_tokens,
+        mut sampler,
+        is_eog,
+    } = opts;
     let total = kv.n_tokens() + prompt.len() + max_tokens;
     if total > model.config.context_length {
         return Err(Error::Request(format!(
@@ -95,7 +103,11 @@ pub fn generate(
     }
     let t0 = Instant::now();
     let mut logits = prefill(model, kv, prompt, PREFILL_CHUNK, on_prefill)?;
-    let mut stats = GenStats { prompt_tokens: prompt.len(), prefill_secs: t0.elapsed().as_secs_f64(), ..GenStats::default() };
+    let mut stats = GenStats {
+        prompt_tokens: prompt.len(),
+        prefill_secs: t0.elapsed().as_secs_f64(),
+        ..GenStats::default()
+    };
     let t1 = Instant::now();
     let mut history: Vec<u32> = prompt.to_vec();
     let mut out = Vec::new();
@@ -109,7 +121,9 @@ pub fn generate(
         if on_token(tok).is_break() || i + 1 == max_tokens {
             break;
         }
-        logits = model.forward(&[tok], kv, Phase::Decode, Logits::Last)?.into_vec()?;
+        logits = model
+            .forward(&[tok], kv, Phase::Decode, Logits::Last)?
+            .into_vec()?;
     }
     stats.gen_tokens = out.len();
     stats.decode_secs = t1.elapsed().as_secs_f64();

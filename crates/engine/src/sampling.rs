@@ -23,7 +23,14 @@ pub struct SamplingParams {
 
 impl Default for SamplingParams {
     fn default() -> Self {
-        Self { temperature: 0.0, top_k: 40, top_p: 0.95, repetition_penalty: 1.0, repeat_last_n: 64, seed: 42 }
+        Self {
+            temperature: 0.0,
+            top_k: 40,
+            top_p: 0.95,
+            repetition_penalty: 1.0,
+            repeat_last_n: 64,
+            seed: 42,
+        }
     }
 }
 
@@ -58,14 +65,22 @@ impl Sampler {
     /// Pick the next token from `logits` given the tokens so far (`history`).
     pub fn sample(&mut self, logits: &[f32], history: &[u32]) -> u32 {
         let p = &self.params;
-        let mut cand: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, l)| (i as u32, *l)).collect();
+        let mut cand: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as u32, *l))
+            .collect();
         if p.repetition_penalty != 1.0 && p.repeat_last_n > 0 {
             let start = history.len().saturating_sub(p.repeat_last_n);
             let mut seen = std::collections::HashSet::new();
             for &t in &history[start..] {
                 if seen.insert(t) {
                     if let Some(c) = cand.get_mut(t as usize) {
-                        c.1 = if c.1 > 0.0 { c.1 / p.repetition_penalty } else { c.1 * p.repetition_penalty };
+                        c.1 = if c.1 > 0.0 {
+                            c.1 / p.repetition_penalty
+                        } else {
+                            c.1 * p.repetition_penalty
+                        };
                     }
                 }
             }
@@ -84,7 +99,10 @@ impl Sampler {
             cand.truncate(p.top_k);
         }
         let m = cand.first().map_or(0.0, |c| c.1);
-        let mut probs: Vec<f64> = cand.iter().map(|c| (((c.1 - m) / p.temperature) as f64).exp()).collect();
+        let mut probs: Vec<f64> = cand
+            .iter()
+            .map(|c| (((c.1 - m) / p.temperature) as f64).exp())
+            .collect();
         let z: f64 = probs.iter().sum();
         for x in &mut probs {
             *x /= z;
@@ -121,7 +139,10 @@ mod tests {
         let logits = [0.1, 2.0, 1.9, -1.0];
         let mut s = Sampler::new(SamplingParams::default());
         assert_eq!(s.sample(&logits, &[]), 1);
-        let mut s = Sampler::new(SamplingParams { repetition_penalty: 1.1, ..SamplingParams::default() });
+        let mut s = Sampler::new(SamplingParams {
+            repetition_penalty: 1.1,
+            ..SamplingParams::default()
+        });
         assert_eq!(s.sample(&logits, &[1]), 2, "2.0/1.1 < 1.9");
     }
 
@@ -129,10 +150,20 @@ mod tests {
     #[test]
     fn seeded_distribution() {
         let logits = [0.0f32, (2.0f32).ln(), (3.0f32).ln(), -10.0];
-        let params = SamplingParams { temperature: 1.0, top_k: 3, top_p: 1.0, ..SamplingParams::default() };
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_k: 3,
+            top_p: 1.0,
+            ..SamplingParams::default()
+        };
         let draw = |seed| {
-            let mut s = Sampler::new(SamplingParams { seed, ..params.clone() });
-            (0..6000).map(|_| s.sample(&logits, &[])).collect::<Vec<_>>()
+            let mut s = Sampler::new(SamplingParams {
+                seed,
+                ..params.clone()
+            });
+            (0..6000)
+                .map(|_| s.sample(&logits, &[]))
+                .collect::<Vec<_>>()
         };
         let a = draw(7);
         assert_eq!(a, draw(7));
@@ -143,7 +174,10 @@ mod tests {
             assert!((f(t) - want).abs() < 0.03, "token {t}: {} vs {want}", f(t));
         }
         // top-p 0.5 keeps only the most likely token (p = 0.5).
-        let mut s = Sampler::new(SamplingParams { top_p: 0.5, ..params });
+        let mut s = Sampler::new(SamplingParams {
+            top_p: 0.5,
+            ..params
+        });
         assert!((0..100).all(|_| s.sample(&logits, &[]) == 2));
     }
 }

@@ -80,7 +80,13 @@ pub struct Prepared {
 /// Caches for `modes`, each holding `depth` random tokens (untimed; progress through
 /// `on_chunk(tokens_done)`). The depth is filled once per prefill storage type into a dense cache and forked into each mode ([`KvMode::fork`]: every mode prefills
 /// exactly, so this equals filling each), then indexes are built (untimed).
-pub fn prepare_modes(model: &Transformer, modes: &[KvMode], depth: usize, spec: &BenchSpec, on_chunk: &mut dyn FnMut(usize)) -> Result<Vec<Prepared>> {
+pub fn prepare_modes(
+    model: &Transformer,
+    modes: &[KvMode],
+    depth: usize,
+    spec: &BenchSpec,
+    on_chunk: &mut dyn FnMut(usize),
+) -> Result<Vec<Prepared>> {
     let cap = depth + spec.n_prompt.max(spec.n_gen) + 1;
     let mut out = Vec::new();
     for (dt, group) in KvMode::prefill_groups(modes) {
@@ -92,7 +98,11 @@ pub fn prepare_modes(model: &Transformer, modes: &[KvMode], depth: usize, spec: 
         for mode in group {
             let mut kv = mode.fork(&model.config, cap, &base)?;
             kv.finish_prefill()?;
-            out.push(Prepared { kv: TimedKv::new(kv), depth, mode: mode.to_string() });
+            out.push(Prepared {
+                kv: TimedKv::new(kv),
+                depth,
+                mode: mode.to_string(),
+            });
         }
     }
     Ok(out)
@@ -107,27 +117,49 @@ impl Prepared {
     /// Time one prefill of `n_prompt` tokens at this depth.
     pub fn run_pp(&mut self, model: &Transformer, spec: &BenchSpec, rep: u64) -> Result<Sample> {
         self.kv.truncate(self.depth)?;
-        let toks = random_tokens(spec.n_prompt, model.config.vocab, spec.seed ^ (rep + 1).wrapping_mul(7919));
+        let toks = random_tokens(
+            spec.n_prompt,
+            model.config.vocab,
+            spec.seed ^ (rep + 1).wrapping_mul(7919),
+        );
         self.kv.reset();
         let t0 = Instant::now();
         for c in toks.chunks(spec.chunk.max(1)) {
             model.forward(c, &mut self.kv, Phase::Prefill, Logits::None)?;
         }
         let secs = t0.elapsed().as_secs_f64();
-        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "pp", tokens: spec.n_prompt, secs, attn_secs: self.kv.attend_secs() })
+        Ok(Sample {
+            kv: self.mode.clone(),
+            depth: self.depth,
+            test: "pp",
+            tokens: spec.n_prompt,
+            secs,
+            attn_secs: self.kv.attend_secs(),
+        })
     }
 
     /// Time `n_gen` single-token forward passes (logits of the last token included).
     pub fn run_tg(&mut self, model: &Transformer, spec: &BenchSpec, rep: u64) -> Result<Sample> {
         self.kv.truncate(self.depth)?;
-        let toks = random_tokens(spec.n_gen, model.config.vocab, spec.seed ^ (rep + 1).wrapping_mul(104_729));
+        let toks = random_tokens(
+            spec.n_gen,
+            model.config.vocab,
+            spec.seed ^ (rep + 1).wrapping_mul(104_729),
+        );
         self.kv.reset();
         let t0 = Instant::now();
         for &t in &toks {
             model.forward(&[t], &mut self.kv, Phase::Decode, Logits::Last)?;
         }
         let secs = t0.elapsed().as_secs_f64();
-        Ok(Sample { kv: self.mode.clone(), depth: self.depth, test: "tg", tokens: spec.n_gen, secs, attn_secs: self.kv.attend_secs() })
+        Ok(Sample {
+            kv: self.mode.clone(),
+            depth: self.depth,
+            test: "tg",
+            tokens: spec.n_gen,
+            secs,
+            attn_secs: self.kv.attend_secs(),
+        })
     }
 
     /// Bytes the cache holds, per tier.

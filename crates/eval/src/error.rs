@@ -61,12 +61,18 @@ pub enum Error {
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), source }
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// A corrupt-file error on `path`.
     pub fn corrupt(path: &std::path::Path, msg: impl Into<String>) -> Self {
-        Self::Corrupt { path: path.to_path_buf(), msg: msg.into() }
+        Self::Corrupt {
+            path: path.to_path_buf(),
+            msg: msg.into(),
+        }
     }
 }
 

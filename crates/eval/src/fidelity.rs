@@ -52,24 +52,55 @@ pub struct HeadStat {
 }
 
 /// Prefill `tokens` through a recording exact cache and decode `steps` greedy tokens.
-pub fn record(model: &Transformer, tokens: &[u32], layers: &[usize], steps: usize) -> Result<Recorded> {
+pub fn record(
+    model: &Transformer,
+    tokens: &[u32],
+    layers: &[usize],
+    steps: usize,
+) -> Result<Recorded> {
     let c = &model.config;
     if let Some(&l) = layers.iter().find(|&&l| l >= c.n_layers) {
-        return Err(Error::Config(format!("layer {l} out of range (the model has {})", c.n_layers)));
+        return Err(Error::Config(format!(
+            "layer {l} out of range (the model has {})",
+            c.n_layers
+        )));
     }
     if tokens.len() + steps + 1 > c.context_length {
-        return Err(Error::Config(format!("{} tokens + {steps} steps exceed the model's context length {}", tokens.len(), c.context_length)));
+        return Err(Error::Config(format!(
+            "{} tokens + {steps} steps exceed the model's context length {}",
+            tokens.len(),
+            c.context_length
+        )));
     }
-    let inner = Box::new(DenseKv::new(c.attn(tokens.len() + steps + 1), KvDtype::F32)?);
+    let inner = Box::new(DenseKv::new(
+        c.attn(tokens.len() + steps + 1),
+        KvDtype::F32,
+    )?);
     let mut kv = RecordingKv::new(inner, layers);
-    let mut logits = vkv_engine::prefill(model, &mut kv, tokens, vkv_engine::PREFILL_CHUNK, &mut |_| {})?;
-    let mut s = Sampler::new(SamplingParams { temperature: 0.0, ..SamplingParams::default() });
+    let mut logits = vkv_engine::prefill(
+        model,
+        &mut kv,
+        tokens,
+        vkv_engine::PREFILL_CHUNK,
+        &mut |_| {},
+    )?;
+    let mut s = Sampler::new(SamplingParams {
+        temperature: 0.0,
+        ..SamplingParams::default()
+    });
     for _ in 0..steps {
         let t = s.sample(&logits, &[]);
-        logits = model.forward(&[t], &mut kv, Phase::Decode, Logits::Last)?.into_vec().map_err(vkv_model::Error::from)?;
+        logits = model
+            .forward(&[t], &mut kv, Phase::Decode, Logits::Last)?
+            .into_vec()
+            .map_err(vkv_model::Error::from)?;
     }
     let (_, records) = kv.into_parts();
-    Ok(Recorded { records, n_prefill: tokens.len(), shape: (c.n_heads, c.n_kv_heads, c.head_dim) })
+    Ok(Recorded {
+        records,
+        n_prefill: tokens.len(),
+        shape: (c.n_heads, c.n_kv_heads, c.head_dim),
+    })
 }
 
 fn rows(x: &[f32], t0: usize, t1: usize, per: usize, shape: &[usize]) -> Result<Tensor> {
@@ -84,14 +115,37 @@ fn exact(r: &LayerRecord, p: usize, (hq, hk, d): (usize, usize, usize)) -> Resul
     let scale = 1.0 / (d as f32).sqrt();
     let (mut out, mut lse, mut scores) = (vec![0.0; hq * d], vec![0.0; hq], Vec::with_capacity(hq));
     for h in 0..hk {
-        let keys: Vec<f32> = (0..=p).flat_map(|t| r.k[(t * hk + h) * d..(t * hk + h + 1) * d].iter().copied()).collect();
-        let vals: Vec<f32> = (0..=p).flat_map(|t| r.v[(t * hk + h) * d..(t * hk + h + 1) * d].iter().copied()).collect();
+        let keys: Vec<f32> = (0..=p)
+            .flat_map(|t| r.k[(t * hk + h) * d..(t * hk + h + 1) * d].iter().copied())
+            .collect();
+        let vals: Vec<f32> = (0..=p)
+            .flat_map(|t| r.v[(t * hk + h) * d..(t * hk + h + 1) * d].iter().copied())
+            .collect();
         let q = &r.q[p * hq * d + h * g * d..];
-        let gq = GroupQuery { q, n_new: 1, g, d, stride_t: hq * d, first_pos: p, scale };
-        attend_head_group(gq, &keys, &vals, &mut out[h * g * d..(h + 1) * g * d], g * d, &mut lse[h * g..(h + 1) * g])?;
+        let gq = GroupQuery {
+            q,
+            n_new: 1,
+            g,
+            d,
+            stride_t: hq * d,
+            first_pos: p,
+            scale,
+        };
+        attend_head_group(
+            gq,
+            &keys,
+            &vals,
+            &mut out[h * g * d..(h + 1) * g * d],
+            g * d,
+            &mut lse[h * g..(h + 1) * g],
+        )?;
         for j in 0..g {
             let qh = &q[j * d..(j + 1) * d];
-            scores.push(keys.chunks_exact(d).map(|k| k.iter().zip(qh).map(|(a, b)| a * b).sum::<f32>() * scale).collect());
+            scores.push(
+                keys.chunks_exact(d)
+                    .map(|k| k.iter().zip(qh).map(|(a, b)| a * b).sum::<f32>() * scale)
+                    .collect(),
+            );
         }
     }
     Ok((out, lse, scores))
@@ -130,7 +184,12 @@ fn top_ids(scores: &[f32], k: usize) -> Vec<u32> {
 }
 
 /// Replay `rec` into `mode` and compare each decode step with exact attention.
-pub fn compare(cfg: &ModelConfig, rec: &Recorded, mode: &KvMode, k: usize) -> Result<Vec<HeadStat>> {
+pub fn compare(
+    cfg: &ModelConfig,
+    rec: &Recorded,
+    mode: &KvMode,
+    k: usize,
+) -> Result<Vec<HeadStat>> {
     let (hq, hk, d) = rec.shape;
     let g = hq / hk.max(1);
     let n_total = rec.records.first().map_or(0, LayerRecord::len);
@@ -144,26 +203,61 @@ pub fn compare(cfg: &ModelConfig, rec: &Recorded, mode: &KvMode, k: usize) -> Re
     while t0 < rec.n_prefill {
         let t1 = (t0 + vkv_engine::PREFILL_CHUNK).min(rec.n_prefill);
         for (li, r) in rec.records.iter().enumerate() {
-            let (q, kk, v) = (rows(&r.q, t0, t1, hq * d, &[t1 - t0, hq, d])?, rows(&r.k, t0, t1, hk * d, &[t1 - t0, hk, d])?, rows(&r.v, t0, t1, hk * d, &[t1 - t0, hk, d])?);
-            under.kv().attend(li, Qkv { q: &q, k: &kk, v: &v }, Phase::Prefill)?;
+            let (q, kk, v) = (
+                rows(&r.q, t0, t1, hq * d, &[t1 - t0, hq, d])?,
+                rows(&r.k, t0, t1, hk * d, &[t1 - t0, hk, d])?,
+                rows(&r.v, t0, t1, hk * d, &[t1 - t0, hk, d])?,
+            );
+            under.kv().attend(
+                li,
+                Qkv {
+                    q: &q,
+                    k: &kk,
+                    v: &v,
+                },
+                Phase::Prefill,
+            )?;
         }
         t0 = t1;
     }
     under.kv().finish_prefill()?;
     let nh = rec.records.len() * hq;
-    let (mut err_sum, mut err_max, mut mass) = (vec![0.0f64; nh], vec![0.0f64; nh], vec![0.0f64; nh]);
+    let (mut err_sum, mut err_max, mut mass) =
+        (vec![0.0f64; nh], vec![0.0f64; nh], vec![0.0f64; nh]);
     let (mut lse_sum, mut recall_sum) = (vec![0.0f64; nh], vec![0.0f64; nh]);
     let steps = n_total - rec.n_prefill;
     for p in rec.n_prefill..n_total {
         for (li, r) in rec.records.iter().enumerate() {
-            let (q, kk, v) = (rows(&r.q, p, p + 1, hq * d, &[1, hq, d])?, rows(&r.k, p, p + 1, hk * d, &[1, hk, d])?, rows(&r.v, p, p + 1, hk * d, &[1, hk, d])?);
-            let y = under.kv().attend(li, Qkv { q: &q, k: &kk, v: &v }, Phase::Decode)?;
+            let (q, kk, v) = (
+                rows(&r.q, p, p + 1, hq * d, &[1, hq, d])?,
+                rows(&r.k, p, p + 1, hk * d, &[1, hk, d])?,
+                rows(&r.v, p, p + 1, hk * d, &[1, hk, d])?,
+            );
+            let y = under.kv().attend(
+                li,
+                Qkv {
+                    q: &q,
+                    k: &kk,
+                    v: &v,
+                },
+                Phase::Decode,
+            )?;
             let y = y.as_slice()?;
             let (ex, ex_lse, scores) = exact(r, p, rec.shape)?;
             for h in 0..hq {
                 let (a, b) = (&y[h * d..(h + 1) * d], &ex[h * d..(h + 1) * d]);
-                let num: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum::<f64>().sqrt();
-                let den: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt().max(1e-30);
+                let num: f64 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| ((x - y) as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let den: f64 = b
+                    .iter()
+                    .map(|x| (*x as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+                    .max(1e-30);
                 let e = num / den;
                 let i = li * hq + h;
                 err_sum[i] += e;
@@ -174,13 +268,19 @@ pub fn compare(cfg: &ModelConfig, rec: &Recorded, mode: &KvMode, k: usize) -> Re
                 let qs = q.as_slice()?;
                 for kh in 0..hk {
                     let lse = w.last_lse(li, kh)?;
-                    let read: std::collections::HashSet<u32> = w.exact_positions(li, kh, &qs[kh * g * d..(kh + 1) * g * d])?.into_iter().collect();
+                    let read: std::collections::HashSet<u32> = w
+                        .exact_positions(li, kh, &qs[kh * g * d..(kh + 1) * g * d])?
+                        .into_iter()
+                        .collect();
                     for j in 0..g {
                         let h = kh * g + j;
                         let i = li * hq + h;
-                        lse_sum[i] += (lse.get(j).copied().unwrap_or(f32::NAN) as f64 - ex_lse[h] as f64).abs();
+                        lse_sum[i] += (lse.get(j).copied().unwrap_or(f32::NAN) as f64
+                            - ex_lse[h] as f64)
+                            .abs();
                         let top = top_ids(&scores[h], k);
-                        recall_sum[i] += top.iter().filter(|t| read.contains(t)).count() as f64 / top.len().max(1) as f64;
+                        recall_sum[i] += top.iter().filter(|t| read.contains(t)).count() as f64
+                            / top.len().max(1) as f64;
                     }
                 }
             }

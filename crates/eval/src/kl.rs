@@ -46,22 +46,52 @@ pub struct KlRow {
 /// log softmax in f64.
 fn log_softmax(logits: &[f32]) -> Vec<f64> {
     let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let z: f64 = logits.iter().map(|x| (*x as f64 - m).exp()).sum::<f64>().ln() + m;
+    let z: f64 = logits
+        .iter()
+        .map(|x| (*x as f64 - m).exp())
+        .sum::<f64>()
+        .ln()
+        + m;
     logits.iter().map(|x| *x as f64 - z).collect()
 }
 
 /// KL(p ‖ q) from log-probabilities.
 pub fn kl_div(lp: &[f64], lq: &[f64]) -> f64 {
-    lp.iter().zip(lq).map(|(p, q)| if p.is_finite() { p.exp() * (p - q) } else { 0.0 }).sum::<f64>().max(0.0)
+    lp.iter()
+        .zip(lq)
+        .map(|(p, q)| {
+            if p.is_finite() {
+                p.exp() * (p - q)
+            } else {
+                0.0
+            }
+        })
+        .sum::<f64>()
+        .max(0.0)
 }
 
 fn argmax(x: &[f64]) -> usize {
-    x.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b }).0
+    x.iter()
+        .enumerate()
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+        )
+        .0
 }
 
 /// Teacher-forced decode of `next` on `kv`: log-probabilities after each fed token.
 fn decode(model: &Transformer, kv: &mut dyn KvBackend, next: &[u32]) -> Result<Vec<Vec<f64>>> {
-    next.iter().map(|&t| Ok(log_softmax(&model.forward(&[t], kv, Phase::Decode, Logits::Last)?.into_vec().map_err(vkv_model::Error::from)?))).collect()
+    next.iter()
+        .map(|&t| {
+            Ok(log_softmax(
+                &model
+                    .forward(&[t], kv, Phase::Decode, Logits::Last)?
+                    .into_vec()
+                    .map_err(vkv_model::Error::from)?,
+            ))
+        })
+        .collect()
 }
 
 /// Where the prefill comes from and goes.
@@ -77,22 +107,47 @@ pub struct SavedPrefill<'a> {
 /// each finishes. The predictions compared are those made after each decoded token (for
 /// positions `context + 1 ..= context + steps`).
 #[allow(clippy::too_many_arguments)]
-pub fn divergence(model: &Transformer, tokens: &[u32], context: usize, steps: usize, modes: &[KvMode], saved: SavedPrefill<'_>, on_prefill: &mut dyn FnMut(usize), on_mode: &mut dyn FnMut(&KlRow)) -> Result<Vec<KlRow>> {
+pub fn divergence(
+    model: &Transformer,
+    tokens: &[u32],
+    context: usize,
+    steps: usize,
+    modes: &[KvMode],
+    saved: SavedPrefill<'_>,
+    on_prefill: &mut dyn FnMut(usize),
+    on_mode: &mut dyn FnMut(&KlRow),
+) -> Result<Vec<KlRow>> {
     if steps == 0 || context == 0 {
-        return Err(Error::Config("--context and --steps must be positive".into()));
+        return Err(Error::Config(
+            "--context and --steps must be positive".into(),
+        ));
     }
     if tokens.len() < context + steps + 1 {
-        return Err(Error::Config(format!("the text has {} tokens; --context {context} plus --steps {steps} needs {}", tokens.len(), context + steps + 1)));
+        return Err(Error::Config(format!(
+            "the text has {} tokens; --context {context} plus --steps {steps} needs {}",
+            tokens.len(),
+            context + steps + 1
+        )));
     }
     let cap = context + steps;
     if cap > model.config.context_length {
-        return Err(Error::Config(format!("--context {context} plus --steps {steps} exceeds the model's context length {}", model.config.context_length)));
+        return Err(Error::Config(format!(
+            "--context {context} plus --steps {steps} exceeds the model's context length {}",
+            model.config.context_length
+        )));
     }
     let mut base = match saved.path.filter(|p| p.is_file()) {
         Some(p) => {
             let b = DenseKv::load(p, Some(cap))?;
-            if b.n_tokens() != context || b.attn_config() != model.config.attn(cap) || b.dtype() != KvDtype::F16 {
-                return Err(Error::Config(format!("{} holds another prefill ({} tokens); delete it to prefill again", p.display(), b.n_tokens())));
+            if b.n_tokens() != context
+                || b.attn_config() != model.config.attn(cap)
+                || b.dtype() != KvDtype::F16
+            {
+                return Err(Error::Config(format!(
+                    "{} holds another prefill ({} tokens); delete it to prefill again",
+                    p.display(),
+                    b.n_tokens()
+                )));
             }
             on_prefill(context);
             b
@@ -118,8 +173,25 @@ pub fn divergence(model: &Transformer, tokens: &[u32], context: usize, steps: us
     let reference = decode(model, &mut base, next)?;
     let ref_secs = t.elapsed().as_secs_f64();
     base.truncate(context)?;
-    let nll = |lps: &[Vec<f64>]| lps.iter().zip(truth).map(|(lp, &y)| -lp.get(y as usize).copied().unwrap_or(f64::NEG_INFINITY)).sum::<f64>() / steps as f64;
-    let dense = KlRow { kv: "dense".into(), context, steps, kl_mean: 0.0, kl_p95: 0.0, kl_max: 0.0, top1_agree: 1.0, nll: nll(&reference), index_secs: 0.0, decode_secs: ref_secs };
+    let nll = |lps: &[Vec<f64>]| {
+        lps.iter()
+            .zip(truth)
+            .map(|(lp, &y)| -lp.get(y as usize).copied().unwrap_or(f64::NEG_INFINITY))
+            .sum::<f64>()
+            / steps as f64
+    };
+    let dense = KlRow {
+        kv: "dense".into(),
+        context,
+        steps,
+        kl_mean: 0.0,
+        kl_p95: 0.0,
+        kl_max: 0.0,
+        top1_agree: 1.0,
+        nll: nll(&reference),
+        index_secs: 0.0,
+        decode_secs: ref_secs,
+    };
     on_mode(&dense);
     let mut rows = vec![dense];
     for m in modes {
@@ -133,8 +205,17 @@ pub fn divergence(model: &Transformer, tokens: &[u32], context: usize, steps: us
         let t = Instant::now();
         let got = decode(model, kv.as_mut(), next)?;
         let decode_secs = t.elapsed().as_secs_f64();
-        let mut kls: Vec<f64> = reference.iter().zip(&got).map(|(p, q)| kl_div(p, q)).collect();
-        let agree = reference.iter().zip(&got).filter(|(p, q)| argmax(p) == argmax(q)).count() as f64 / steps as f64;
+        let mut kls: Vec<f64> = reference
+            .iter()
+            .zip(&got)
+            .map(|(p, q)| kl_div(p, q))
+            .collect();
+        let agree = reference
+            .iter()
+            .zip(&got)
+            .filter(|(p, q)| argmax(p) == argmax(q))
+            .count() as f64
+            / steps as f64;
         let kl_mean = kls.iter().sum::<f64>() / steps as f64;
         kls.sort_by(f64::total_cmp);
         let row = KlRow {

@@ -46,12 +46,22 @@ pub fn label(fa: i64) -> String {
 impl LlamaCpp {
     /// Find `llama-bench` in `dir` or `dir/bin` or `dir/build/bin`.
     pub fn find(dir: &Path) -> Result<Self> {
-        for c in [dir.join("llama-bench"), dir.join("bin/llama-bench"), dir.join("build/bin/llama-bench")] {
+        for c in [
+            dir.join("llama-bench"),
+            dir.join("bin/llama-bench"),
+            dir.join("build/bin/llama-bench"),
+        ] {
             if c.is_file() {
-                return Ok(Self { bench: c, fa: vec![0, 1] });
+                return Ok(Self {
+                    bench: c,
+                    fa: vec![0, 1],
+                });
             }
         }
-        Err(Error::LlamaCpp(format!("no llama-bench under {} (build it with scripts/ref/build_llama_cpp.sh)", dir.display())))
+        Err(Error::LlamaCpp(format!(
+            "no llama-bench under {} (build it with scripts/ref/build_llama_cpp.sh)",
+            dir.display()
+        )))
     }
 
     fn fa_arg(&self) -> String {
@@ -64,25 +74,60 @@ impl LlamaCpp {
     }
 
     /// One timed run: prefill (`n_prompt > 0`) or decode (`n_gen > 0`) at `depth`.
-    pub fn run(&self, model: &Path, threads: usize, depth: usize, n_prompt: usize, n_gen: usize) -> Result<Sample> {
+    pub fn run(
+        &self,
+        model: &Path,
+        threads: usize,
+        depth: usize,
+        n_prompt: usize,
+        n_gen: usize,
+    ) -> Result<Sample> {
         let mut v = self.run_block(model, threads, depth, n_prompt, n_gen, 1)?;
-        v.pop().ok_or_else(|| Error::LlamaCpp("llama-bench printed no result".into()))
+        v.pop()
+            .ok_or_else(|| Error::LlamaCpp("llama-bench printed no result".into()))
     }
 
     /// One process: `reps` prefill runs of `n_prompt` tokens and `reps` decode runs of `n_gen`
     /// tokens (either may be 0) at `depth`, every repetition a sample.
-    pub fn run_block(&self, model: &Path, threads: usize, depth: usize, n_prompt: usize, n_gen: usize, reps: usize) -> Result<Vec<Sample>> {
+    pub fn run_block(
+        &self,
+        model: &Path,
+        threads: usize,
+        depth: usize,
+        n_prompt: usize,
+        n_gen: usize,
+        reps: usize,
+    ) -> Result<Vec<Sample>> {
         let out = Command::new(&self.bench)
             .arg("-m")
             .arg(model)
-            .args(["-t", &threads.to_string(), "-p", &n_prompt.to_string(), "-n", &n_gen.to_string()])
-            .args(["-d", &depth.to_string(), "-r", &reps.max(1).to_string(), "-fa", &self.fa_arg(), "-o", "json"])
+            .args([
+                "-t",
+                &threads.to_string(),
+                "-p",
+                &n_prompt.to_string(),
+                "-n",
+                &n_gen.to_string(),
+            ])
+            .args([
+                "-d",
+                &depth.to_string(),
+                "-r",
+                &reps.max(1).to_string(),
+                "-fa",
+                &self.fa_arg(),
+                "-o",
+                "json",
+            ])
             .output()
             .map_err(|e| Error::LlamaCpp(format!("cannot run {}: {e}", self.bench.display())))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
-            return Err(Error::LlamaCpp(format!("llama-bench failed ({}): {tail}", out.status)));
+            return Err(Error::LlamaCpp(format!(
+                "llama-bench failed ({}): {tail}",
+                out.status
+            )));
         }
         parse(&out.stdout, depth)
     }
@@ -90,15 +135,27 @@ impl LlamaCpp {
 
 /// Samples of llama-bench's JSON output (one per repetition per test record).
 fn parse(json: &[u8], depth: usize) -> Result<Vec<Sample>> {
-    let recs: Vec<Record> = serde_json::from_slice(json).map_err(|e| Error::LlamaCpp(format!("unreadable llama-bench JSON: {e}")))?;
+    let recs: Vec<Record> = serde_json::from_slice(json)
+        .map_err(|e| Error::LlamaCpp(format!("unreadable llama-bench JSON: {e}")))?;
     if recs.is_empty() {
         return Err(Error::LlamaCpp("llama-bench printed no result".into()));
     }
     let mut v = Vec::new();
     for r in recs {
-        let (test, tokens) = if r.n_prompt > 0 { ("pp", r.n_prompt) } else { ("tg", r.n_gen) };
+        let (test, tokens) = if r.n_prompt > 0 {
+            ("pp", r.n_prompt)
+        } else {
+            ("tg", r.n_gen)
+        };
         for ns in r.samples_ns {
-            v.push(Sample { kv: label(r.flash_attn), depth: r.n_depth.max(depth), test, tokens, secs: ns / 1e9, attn_secs: f64::NAN });
+            v.push(Sample {
+                kv: label(r.flash_attn),
+                depth: r.n_depth.max(depth),
+                test,
+                tokens,
+                secs: ns / 1e9,
+                attn_secs: f64::NAN,
+            });
         }
     }
     Ok(v)
@@ -118,7 +175,10 @@ mod tests {
         assert_eq!((s[0].test, s[0].tokens, s[0].depth), ("pp", 512, 4096));
         assert!((s[1].tps() - 256.0).abs() < 1e-9);
         assert_eq!((s[2].test, s[2].tokens), ("tg", 32));
-        assert_eq!((s[0].kv.as_str(), s[2].kv.as_str()), ("llama.cpp fa=0", "llama.cpp fa=1"));
+        assert_eq!(
+            (s[0].kv.as_str(), s[2].kv.as_str()),
+            ("llama.cpp fa=0", "llama.cpp fa=1")
+        );
         assert!((s[2].tps() - 64.0).abs() < 1e-9);
         assert!(parse(b"[]", 0).is_err() && parse(b"not json", 0).is_err());
         Ok(())

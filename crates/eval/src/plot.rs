@@ -18,7 +18,10 @@ fn perr(e: impl std::fmt::Display) -> Error {
 /// Write an RGB8 buffer as a PNG file.
 pub fn write_png(path: &Path, w: u32, h: u32, rgb: &[u8]) -> Result<()> {
     if rgb.len() != (w * h * 3) as usize {
-        return Err(Error::Report(format!("plot: {} bytes for {w}x{h}", rgb.len())));
+        return Err(Error::Report(format!(
+            "plot: {} bytes for {w}x{h}",
+            rgb.len()
+        )));
     }
     let mut raw = Vec::with_capacity(rgb.len() + h as usize);
     for row in rgb.chunks_exact(w as usize * 3) {
@@ -33,7 +36,11 @@ pub fn write_png(path: &Path, w: u32, h: u32, rgb: &[u8]) -> Result<()> {
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    for (kind, data) in [(b"IHDR", ihdr.as_slice()), (b"IDAT", idat.as_slice()), (b"IEND", &[][..])] {
+    for (kind, data) in [
+        (b"IHDR", ihdr.as_slice()),
+        (b"IDAT", idat.as_slice()),
+        (b"IEND", &[][..]),
+    ] {
         png.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let mut crc = flate2::Crc::new();
         crc.update(kind);
@@ -61,7 +68,14 @@ const DIGITS: [[u8; 5]; 12] = [
     [0, 0, 7, 0, 0],
 ];
 
-fn draw_text<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, s: &str, x: i32, y: i32, px: i32, color: RGBColor) -> Result<()> {
+fn draw_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    s: &str,
+    x: i32,
+    y: i32,
+    px: i32,
+    color: RGBColor,
+) -> Result<()> {
     let mut cx = x;
     for ch in s.chars() {
         let g = match ch {
@@ -77,7 +91,11 @@ fn draw_text<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>,
             for c in 0..3 {
                 if bits & (4 >> c) != 0 {
                     let (x0, y0) = (cx + c * px, y + r as i32 * px);
-                    area.draw(&Rectangle::new([(x0, y0), (x0 + px, y0 + px)], color.filled())).map_err(perr)?;
+                    area.draw(&Rectangle::new(
+                        [(x0, y0), (x0 + px, y0 + px)],
+                        color.filled(),
+                    ))
+                    .map_err(perr)?;
                 }
             }
         }
@@ -112,12 +130,23 @@ pub fn heatmap(path: &Path, cells: &[Vec<Option<f64>>]) -> Result<()> {
                 let x0 = (pad + c as u32 * cw) as i32;
                 let y0 = (pad + r as u32 * ch) as i32;
                 let col = v.map_or(RGBColor(200, 200, 200), score_color);
-                root.draw(&Rectangle::new([(x0 + 1, y0 + 1), (x0 + cw as i32 - 1, y0 + ch as i32 - 1)], col.filled())).map_err(perr)?;
+                root.draw(&Rectangle::new(
+                    [(x0 + 1, y0 + 1), (x0 + cw as i32 - 1, y0 + ch as i32 - 1)],
+                    col.filled(),
+                ))
+                .map_err(perr)?;
                 if let Some(v) = v {
                     let s = format!("{:.0}", v * 100.0);
                     let px = 3;
                     let tw = s.len() as i32 * 4 * px;
-                    draw_text(&root, &s, x0 + (cw as i32 - tw) / 2, y0 + (ch as i32 - 5 * px) / 2, px, BLACK)?;
+                    draw_text(
+                        &root,
+                        &s,
+                        x0 + (cw as i32 - tw) / 2,
+                        y0 + (ch as i32 - 5 * px) / 2,
+                        px,
+                        BLACK,
+                    )?;
                 }
             }
         }
@@ -140,7 +169,12 @@ pub const SERIES_COLORS: [(&str, RGBColor); 6] = [
 /// and the x extremes are printed in digits at the axes.
 pub fn lines(path: &Path, series: &[Vec<(f64, f64)>]) -> Result<()> {
     let (w, h) = (640u32, 400u32);
-    let pts: Vec<(f64, f64)> = series.iter().flatten().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
     let xmin = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let xmax = pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
     let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max) * 1.1;
@@ -149,20 +183,40 @@ pub fn lines(path: &Path, series: &[Vec<(f64, f64)>]) -> Result<()> {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(perr)?;
         let (l, r, t, b) = (60i32, w as i32 - 20, 20i32, h as i32 - 40);
-        root.draw(&PathElement::new(vec![(l, t), (l, b), (r, b)], BLACK.stroke_width(2))).map_err(perr)?;
+        root.draw(&PathElement::new(
+            vec![(l, t), (l, b), (r, b)],
+            BLACK.stroke_width(2),
+        ))
+        .map_err(perr)?;
         if !pts.is_empty() && ymax > 0.0 {
-            let sx = |x: f64| if xmax > xmin { l + ((x - xmin) / (xmax - xmin) * (r - l) as f64) as i32 } else { (l + r) / 2 };
+            let sx = |x: f64| {
+                if xmax > xmin {
+                    l + ((x - xmin) / (xmax - xmin) * (r - l) as f64) as i32
+                } else {
+                    (l + r) / 2
+                }
+            };
             let sy = |y: f64| b - (y / ymax * (b - t) as f64) as i32;
             for i in 1..=4 {
                 let y = t + (b - t) * i / 5;
-                root.draw(&PathElement::new(vec![(l, y), (r, y)], RGBColor(225, 225, 225).stroke_width(1))).map_err(perr)?;
+                root.draw(&PathElement::new(
+                    vec![(l, y), (r, y)],
+                    RGBColor(225, 225, 225).stroke_width(1),
+                ))
+                .map_err(perr)?;
             }
             for (si, s) in series.iter().enumerate() {
                 let color = SERIES_COLORS[si % SERIES_COLORS.len()].1;
-                let p: Vec<(i32, i32)> = s.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|&(x, y)| (sx(x), sy(y))).collect();
-                root.draw(&PathElement::new(p.clone(), color.stroke_width(2))).map_err(perr)?;
+                let p: Vec<(i32, i32)> = s
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .map(|&(x, y)| (sx(x), sy(y)))
+                    .collect();
+                root.draw(&PathElement::new(p.clone(), color.stroke_width(2)))
+                    .map_err(perr)?;
                 for q in p {
-                    root.draw(&Circle::new(q, 4, color.filled())).map_err(perr)?;
+                    root.draw(&Circle::new(q, 4, color.filled()))
+                        .map_err(perr)?;
                 }
             }
             draw_text(&root, &format!("{:.0}", ymax / 1.1), 4, t, 2, BLACK)?;
@@ -189,8 +243,14 @@ mod tests {
         let b = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
         assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(&b[12..16], b"IHDR");
-        assert_eq!(u32::from_be_bytes([b[16], b[17], b[18], b[19]]), 2 * 72 + 16);
-        lines(&dir.join("l.png"), &[vec![(0.0, 1.0), (4096.0, 2.0)], vec![(0.0, 3.0)]])?;
+        assert_eq!(
+            u32::from_be_bytes([b[16], b[17], b[18], b[19]]),
+            2 * 72 + 16
+        );
+        lines(
+            &dir.join("l.png"),
+            &[vec![(0.0, 1.0), (4096.0, 2.0)], vec![(0.0, 3.0)]],
+        )?;
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     }

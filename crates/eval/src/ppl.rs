@@ -49,7 +49,10 @@ pub struct PplResult {
 pub fn nll_of(logits: &[f32], target: u32) -> f64 {
     let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     let z: f64 = logits.iter().map(|x| (*x as f64 - m).exp()).sum();
-    let t = logits.get(target as usize).copied().unwrap_or(f32::NEG_INFINITY) as f64;
+    let t = logits
+        .get(target as usize)
+        .copied()
+        .unwrap_or(f32::NEG_INFINITY) as f64;
     (m + z.ln()) - t
 }
 
@@ -64,10 +67,17 @@ pub fn perplexity(
 ) -> Result<PplResult> {
     let n_ctx = spec.n_ctx;
     if n_ctx < 4 || n_ctx > model.config.context_length {
-        return Err(Error::Config(format!("--context {n_ctx} must be in 4..={}", model.config.context_length)));
+        return Err(Error::Config(format!(
+            "--context {n_ctx} must be in 4..={}",
+            model.config.context_length
+        )));
     }
     if tokens.len() < 2 * n_ctx {
-        return Err(Error::Config(format!("the text has {} tokens; perplexity with context {n_ctx} needs at least {}", tokens.len(), 2 * n_ctx)));
+        return Err(Error::Config(format!(
+            "the text has {} tokens; perplexity with context {n_ctx} needs at least {}",
+            tokens.len(),
+            2 * n_ctx
+        )));
     }
     let max_chunks = tokens.len() / n_ctx;
     let n_chunks = spec.n_chunks.map_or(max_chunks, |c| c.min(max_chunks));
@@ -109,15 +119,33 @@ impl NllSum {
     pub(crate) fn result(&self, mode: &KvMode, chunks: usize, running: Vec<f64>) -> PplResult {
         let mean = self.nll / self.count as f64;
         let var = self.nll2 / self.count as f64 - mean * mean;
-        let err = if var > 0.0 && self.count > 1 { (var / (self.count - 1) as f64).sqrt() } else { 0.0 };
+        let err = if var > 0.0 && self.count > 1 {
+            (var / (self.count - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
         let ppl = mean.exp();
-        PplResult { kv: mode.to_string(), ppl, ppl_err: ppl * err, count: self.count, chunks, running }
+        PplResult {
+            kv: mode.to_string(),
+            ppl,
+            ppl_err: ppl * err,
+            count: self.count,
+            chunks,
+            running,
+        }
     }
 }
 
 /// Run `window` through a fresh cache of `mode` in micro-batches of `batch`, scoring the
 /// predictions of positions `first ..= len−2` (position p predicts `window[p+1]`).
-pub(crate) fn score_window(model: &Transformer, mode: &KvMode, window: &[u32], first: usize, batch: usize, acc: &mut NllSum) -> Result<()> {
+pub(crate) fn score_window(
+    model: &Transformer,
+    mode: &KvMode,
+    window: &[u32],
+    first: usize,
+    batch: usize,
+    acc: &mut NllSum,
+) -> Result<()> {
     let n = window.len();
     let (vocab, hd) = (model.config.vocab, model.config.hidden);
     let mut kv = mode.build(&model.config, n)?;
@@ -130,7 +158,12 @@ pub(crate) fn score_window(model: &Transformer, mode: &KvMode, window: &[u32], f
         while p < hi {
             let q = (p + LOGIT_ROWS).min(hi);
             let logits = model.logits(&h[(p - done) * hd..(q - done) * hd])?;
-            for (i, row) in logits.as_slice().map_err(vkv_model::Error::from)?.chunks_exact(vocab).enumerate() {
+            for (i, row) in logits
+                .as_slice()
+                .map_err(vkv_model::Error::from)?
+                .chunks_exact(vocab)
+                .enumerate()
+            {
                 acc.add(nll_of(row, window[p + i + 1]));
             }
             p = q;

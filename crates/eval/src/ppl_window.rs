@@ -24,13 +24,30 @@ pub struct SlidingSpec {
 }
 
 /// Sliding-window perplexity of `tokens`.
-pub fn perplexity_sliding(model: &Transformer, tokens: &[u32], mode: &KvMode, spec: SlidingSpec, on_window: &mut dyn FnMut(usize, usize, f64)) -> Result<PplResult> {
-    let SlidingSpec { n_ctx, stride, n_windows, batch } = spec;
+pub fn perplexity_sliding(
+    model: &Transformer,
+    tokens: &[u32],
+    mode: &KvMode,
+    spec: SlidingSpec,
+    on_window: &mut dyn FnMut(usize, usize, f64),
+) -> Result<PplResult> {
+    let SlidingSpec {
+        n_ctx,
+        stride,
+        n_windows,
+        batch,
+    } = spec;
     if n_ctx < 4 || n_ctx > model.config.context_length {
-        return Err(Error::Config(format!("--context {n_ctx} must be in 4..={}", model.config.context_length)));
+        return Err(Error::Config(format!(
+            "--context {n_ctx} must be in 4..={}",
+            model.config.context_length
+        )));
     }
     if stride == 0 || stride > n_ctx / 2 {
-        return Err(Error::Config(format!("--stride {stride} must be in 1..={}", n_ctx / 2)));
+        return Err(Error::Config(format!(
+            "--stride {stride} must be in 1..={}",
+            n_ctx / 2
+        )));
     }
     if tokens.len() < n_ctx + stride {
         return Err(Error::Config(format!("the text has {} tokens; a sliding window of {n_ctx} with stride {stride} needs at least {}", tokens.len(), n_ctx + stride)));
@@ -42,8 +59,19 @@ pub fn perplexity_sliding(model: &Transformer, tokens: &[u32], mode: &KvMode, sp
     for w in 0..n {
         let start = w * stride;
         // Positions p predict token p+1; score p in [first, n_ctx-2].
-        let first = if w == 0 { n_ctx / 2 } else { n_ctx - stride - 1 };
-        score_window(model, mode, &tokens[start..start + n_ctx], first, batch, &mut acc)?;
+        let first = if w == 0 {
+            n_ctx / 2
+        } else {
+            n_ctx - stride - 1
+        };
+        score_window(
+            model,
+            mode,
+            &tokens[start..start + n_ctx],
+            first,
+            batch,
+            &mut acc,
+        )?;
         running.push(acc.ppl());
         on_window(w + 1, n, acc.ppl());
     }

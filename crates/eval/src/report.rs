@@ -22,7 +22,15 @@ fn pct(v: Option<f64>) -> String {
 
 /// `dense:f32` → `dense_f32` (file names).
 pub fn file_safe(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn len_label(l: usize) -> String {
@@ -36,7 +44,14 @@ fn len_label(l: usize) -> String {
 }
 
 /// Write `report.md`, `report.json` and the PNGs into `dir`; returns the markdown.
-pub fn write(dir: &Path, spec: &SuiteSpec, prov: &Provenance, modes: &[String], results: &[CellResult], wall_secs: f64) -> Result<String> {
+pub fn write(
+    dir: &Path,
+    spec: &SuiteSpec,
+    prov: &Provenance,
+    modes: &[String],
+    results: &[CellResult],
+    wall_secs: f64,
+) -> Result<String> {
     let mut md = String::new();
     md.push_str(&format!(
         "## {} — {} ({}), haystack {}\n\nmodel sha256 `{}`; haystack sha256 `{}`; seed {}; samples {}; chat template {}.\n\n",
@@ -66,7 +81,21 @@ pub fn write(dir: &Path, spec: &SuiteSpec, prov: &Provenance, modes: &[String], 
                     md.push('\n');
                     let mut grid = Vec::new();
                     for &d in &spec.depths {
-                        let row: Vec<Option<f64>> = spec.lengths.iter().map(|&l| mean(rs.iter().filter(|r| r.task == name && r.length == l && r.depth.is_some_and(|x| (x - d).abs() < 1e-9)).map(|r| r.score))).collect();
+                        let row: Vec<Option<f64>> = spec
+                            .lengths
+                            .iter()
+                            .map(|&l| {
+                                mean(
+                                    rs.iter()
+                                        .filter(|r| {
+                                            r.task == name
+                                                && r.length == l
+                                                && r.depth.is_some_and(|x| (x - d).abs() < 1e-9)
+                                        })
+                                        .map(|r| r.score),
+                                )
+                            })
+                            .collect();
                         md.push_str(&format!("| {d:.2} |"));
                         for v in &row {
                             md.push_str(&format!(" {} |", pct(*v)));
@@ -79,7 +108,14 @@ pub fn write(dir: &Path, spec: &SuiteSpec, prov: &Provenance, modes: &[String], 
                     }
                     md.push_str("| **all** |");
                     for &l in &spec.lengths {
-                        md.push_str(&format!(" **{}** |", pct(mean(rs.iter().filter(|r| r.task == name && r.length == l).map(|r| r.score)))));
+                        md.push_str(&format!(
+                            " **{}** |",
+                            pct(mean(
+                                rs.iter()
+                                    .filter(|r| r.task == name && r.length == l)
+                                    .map(|r| r.score)
+                            ))
+                        ));
                     }
                     let png = format!("niah-{}-{}.png", file_safe(task), file_safe(mode));
                     plot::heatmap(&dir.join(&png), &grid)?;
@@ -93,24 +129,48 @@ pub fn write(dir: &Path, spec: &SuiteSpec, prov: &Provenance, modes: &[String], 
                     let mut avg = Vec::new();
                     for t in &spec.tasks {
                         let name = format!("ruler/{t}");
-                        let sel: Vec<&&CellResult> = rs.iter().filter(|r| r.task == name && r.length == l).collect();
+                        let sel: Vec<&&CellResult> = rs
+                            .iter()
+                            .filter(|r| r.task == name && r.length == l)
+                            .collect();
                         let s = mean(sel.iter().map(|r| r.score));
                         let toks = mean(sel.iter().map(|r| r.prompt_tokens as f64));
-                        md.push_str(&format!("| {t} | {} | {} | {} |\n", pct(s), sel.len(), toks.map_or("–".into(), |x| format!("{x:.0}"))));
+                        md.push_str(&format!(
+                            "| {t} | {} | {} | {} |\n",
+                            pct(s),
+                            sel.len(),
+                            toks.map_or("–".into(), |x| format!("{x:.0}"))
+                        ));
                         summary.push(json!({"kv": mode, "task": name, "length": l, "score": s, "samples": sel.len()}));
                         if let Some(s) = s {
                             avg.push(s);
                         }
                     }
-                    md.push_str(&format!("| **average** | **{}** | | |\n\n", pct(mean(avg.into_iter()))));
+                    md.push_str(&format!(
+                        "| **average** | **{}** | | |\n\n",
+                        pct(mean(avg.into_iter()))
+                    ));
                 }
                 for t in &spec.tasks {
                     let name = format!("ruler/{t}");
-                    grid.push(spec.lengths.iter().map(|&l| mean(rs.iter().filter(|r| r.task == name && r.length == l).map(|r| r.score))).collect());
+                    grid.push(
+                        spec.lengths
+                            .iter()
+                            .map(|&l| {
+                                mean(
+                                    rs.iter()
+                                        .filter(|r| r.task == name && r.length == l)
+                                        .map(|r| r.score),
+                                )
+                            })
+                            .collect(),
+                    );
                 }
                 let png = format!("ruler-{}.png", file_safe(mode));
                 plot::heatmap(&dir.join(&png), &grid)?;
-                md.push_str(&format!("Heatmap: `{png}` (rows = tasks in table order, columns = lengths).\n\n"));
+                md.push_str(&format!(
+                    "Heatmap: `{png}` (rows = tasks in table order, columns = lengths).\n\n"
+                ));
             }
         }
         // Run time per length.
@@ -132,7 +192,11 @@ pub fn write(dir: &Path, spec: &SuiteSpec, prov: &Provenance, modes: &[String], 
     md.push_str(&format!("Wall time of this invocation: {wall_secs:.0} s. Cells: {} (of which new in this invocation are included above).\n", results.len()));
     let j = json!({"spec": spec, "provenance": prov, "kv_modes": modes, "summary": summary, "cells": results});
     let p = dir.join("report.json");
-    std::fs::write(&p, serde_json::to_string_pretty(&j).map_err(|e| Error::Report(e.to_string()))?).map_err(|e| Error::io(&p, e))?;
+    std::fs::write(
+        &p,
+        serde_json::to_string_pretty(&j).map_err(|e| Error::Report(e.to_string()))?,
+    )
+    .map_err(|e| Error::io(&p, e))?;
     let p = dir.join("report.md");
     std::fs::write(&p, &md).map_err(|e| Error::io(&p, e))?;
     Ok(md)

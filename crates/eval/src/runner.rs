@@ -81,7 +81,10 @@ pub fn load_results(path: &Path) -> Result<Vec<CellResult>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(path, e)),
     };
-    let lines: Vec<String> = std::io::BufReader::new(f).lines().collect::<std::io::Result<_>>().map_err(|e| Error::io(path, e))?;
+    let lines: Vec<String> = std::io::BufReader::new(f)
+        .lines()
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(path, e))?;
     let mut out = Vec::new();
     let n = lines.len();
     for (i, l) in lines.iter().enumerate() {
@@ -113,26 +116,53 @@ pub trait RunProgress {
 /// appending each result to `results` as it finishes; returns the new results. Each prompt is
 /// prefilled once per prefill storage type ([`KvMode::prefill_dtype`]) and forked into the
 /// modes that share it.
-pub fn run_modes(model: &Transformer, tok: &Tokenizer, modes: &[KvMode], cells: &[TaskSample], done: &HashSet<(String, String)>, results: &Path, progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
+pub fn run_modes(
+    model: &Transformer,
+    tok: &Tokenizer,
+    modes: &[KvMode],
+    cells: &[TaskSample],
+    done: &HashSet<(String, String)>,
+    results: &Path,
+    progress: &mut dyn RunProgress,
+) -> Result<Vec<CellResult>> {
     let mut out = Vec::new();
     for (dt, group) in KvMode::prefill_groups(modes) {
-        out.extend(run_group(model, tok, dt, &group, cells, done, results, progress)?);
+        out.extend(run_group(
+            model, tok, dt, &group, cells, done, results, progress,
+        )?);
     }
     Ok(out)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_group(model: &Transformer, tok: &Tokenizer, dt: KvDtype, modes: &[&KvMode], cells: &[TaskSample], done: &HashSet<(String, String)>, results: &Path, progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
+fn run_group(
+    model: &Transformer,
+    tok: &Tokenizer,
+    dt: KvDtype,
+    modes: &[&KvMode],
+    cells: &[TaskSample],
+    done: &HashSet<(String, String)>,
+    results: &Path,
+    progress: &mut dyn RunProgress,
+) -> Result<Vec<CellResult>> {
     let names: Vec<String> = modes.iter().map(ToString::to_string).collect();
     let pending = |c: &TaskSample| names.iter().any(|n| !done.contains(&(c.key(), n.clone())));
     let mut todo: Vec<&TaskSample> = cells.iter().filter(|c| pending(c)).collect();
     todo.sort_by(|a, b| a.tokens.cmp(&b.tokens));
     let max_new = todo.iter().map(|c| c.max_new).max().unwrap_or(0);
-    let cap = todo.iter().map(|c| c.tokens.len() + c.max_new).max().unwrap_or(0);
+    let cap = todo
+        .iter()
+        .map(|c| c.tokens.len() + c.max_new)
+        .max()
+        .unwrap_or(0);
     if cap > model.config.context_length {
         return Err(Error::Config(format!("a prompt of {} tokens plus {max_new} to generate exceeds the model's context length {}", cap.saturating_sub(max_new), model.config.context_length)));
     }
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(results).map_err(|e| Error::io(results, e))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(results)
+        .map_err(|e| Error::io(results, e))?;
     let mut base: Option<DenseKv> = None;
     let mut cached: Vec<u32> = Vec::new();
     let mut out = Vec::new();
@@ -167,7 +197,10 @@ fn run_group(model: &Transformer, tok: &Tokenizer, dt: KvDtype, modes: &[&KvMode
                     let mut kv = mode.fork(&model.config, cap, base)?;
                     kv.finish_prefill()?;
                     let secs = t.elapsed().as_secs_f64();
-                    (generate(model, tok, kv.as_mut(), cell, logits.clone())?, secs)
+                    (
+                        generate(model, tok, kv.as_mut(), cell, logits.clone())?,
+                        secs,
+                    )
                 }
             };
             let r = CellResult {
@@ -189,7 +222,9 @@ fn run_group(model: &Transformer, tok: &Tokenizer, dt: KvDtype, modes: &[&KvMode
                 decode_secs: gen.secs,
             };
             let line = serde_json::to_string(&r).map_err(|e| Error::Report(e.to_string()))?;
-            writeln!(file, "{line}").and_then(|()| file.flush()).map_err(|e| Error::io(results, e))?;
+            writeln!(file, "{line}")
+                .and_then(|()| file.flush())
+                .map_err(|e| Error::io(results, e))?;
             progress.cell(&r);
             out.push(r);
         }
@@ -198,12 +233,22 @@ fn run_group(model: &Transformer, tok: &Tokenizer, dt: KvDtype, modes: &[&KvMode
 }
 
 /// Prefill `tokens` on top of the cache; returns the last position's logits.
-fn prefill(model: &Transformer, kv: &mut dyn KvBackend, tokens: &[u32], progress: &mut dyn RunProgress) -> Result<Vec<f32>> {
+fn prefill(
+    model: &Transformer,
+    kv: &mut dyn KvBackend,
+    tokens: &[u32],
+    progress: &mut dyn RunProgress,
+) -> Result<Vec<f32>> {
     let mut logits = Vec::new();
     let mut done = 0;
     for c in tokens.chunks(CHUNK) {
         let last = done + c.len() == tokens.len();
-        let y = model.forward(c, kv, Phase::Prefill, if last { Logits::Last } else { Logits::None })?;
+        let y = model.forward(
+            c,
+            kv,
+            Phase::Prefill,
+            if last { Logits::Last } else { Logits::None },
+        )?;
         if last {
             logits = y.into_vec().map_err(vkv_model::Error::from)?;
         }
@@ -222,9 +267,18 @@ struct Generated {
 
 /// Greedy generation from the prompt's last logits until end of generation, `max_new` tokens,
 /// or an early stop.
-fn generate(model: &Transformer, tok: &Tokenizer, kv: &mut dyn KvBackend, cell: &TaskSample, mut logits: Vec<f32>) -> Result<Generated> {
+fn generate(
+    model: &Transformer,
+    tok: &Tokenizer,
+    kv: &mut dyn KvBackend,
+    cell: &TaskSample,
+    mut logits: Vec<f32>,
+) -> Result<Generated> {
     let t1 = Instant::now();
-    let mut sampler = Sampler::new(SamplingParams { temperature: 0.0, ..SamplingParams::default() });
+    let mut sampler = Sampler::new(SamplingParams {
+        temperature: 0.0,
+        ..SamplingParams::default()
+    });
     let mut generated: Vec<u32> = Vec::new();
     for i in 0..cell.max_new {
         let t = sampler.sample(&logits, &[]);
@@ -235,9 +289,16 @@ fn generate(model: &Transformer, tok: &Tokenizer, kv: &mut dyn KvBackend, cell: 
         if i + 1 == cell.max_new || stop_early(tok, &generated, cell) {
             break;
         }
-        logits = model.forward(&[t], kv, Phase::Decode, Logits::Last)?.into_vec().map_err(vkv_model::Error::from)?;
+        logits = model
+            .forward(&[t], kv, Phase::Decode, Logits::Last)?
+            .into_vec()
+            .map_err(vkv_model::Error::from)?;
     }
-    Ok(Generated { output: tok.decode(&generated)?, tokens: generated.len(), secs: t1.elapsed().as_secs_f64() })
+    Ok(Generated {
+        output: tok.decode(&generated)?,
+        tokens: generated.len(),
+        secs: t1.elapsed().as_secs_f64(),
+    })
 }
 
 /// Single-answer tasks stop at the end of the first line once every expected value is out.
@@ -245,5 +306,6 @@ fn stop_early(tok: &Tokenizer, generated: &[u32], cell: &TaskSample) -> bool {
     if !generated.len().is_multiple_of(4) {
         return false;
     }
-    tok.decode(generated).is_ok_and(|s| score(&s, &cell.expected) >= 1.0 && s.contains('\n'))
+    tok.decode(generated)
+        .is_ok_and(|s| score(&s, &cell.expected) >= 1.0 && s.contains('\n'))
 }

@@ -79,8 +79,27 @@ impl SuiteSpec {
     /// Defaults: NIAH depths 0, .25, .5, .75, 1, 2 samples, all kinds; RULER 10 samples, all tasks.
     pub fn new(suite: Suite, lengths: Vec<usize>, seed: u64) -> Self {
         match suite {
-            Suite::Niah => Self { suite, lengths, depths: vec![0.0, 0.25, 0.5, 0.75, 1.0], samples: 2, tasks: NeedleKind::ALL.iter().map(|k| k.name().to_string()).collect(), seed, chat: true },
-            Suite::Ruler => Self { suite, lengths, depths: Vec::new(), samples: 10, tasks: ruler::TASKS.iter().map(|t| t.to_string()).collect(), seed, chat: true },
+            Suite::Niah => Self {
+                suite,
+                lengths,
+                depths: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+                samples: 2,
+                tasks: NeedleKind::ALL
+                    .iter()
+                    .map(|k| k.name().to_string())
+                    .collect(),
+                seed,
+                chat: true,
+            },
+            Suite::Ruler => Self {
+                suite,
+                lengths,
+                depths: Vec::new(),
+                samples: 10,
+                tasks: ruler::TASKS.iter().map(|t| t.to_string()).collect(),
+                seed,
+                chat: true,
+            },
         }
     }
 
@@ -101,7 +120,9 @@ impl SuiteSpec {
     /// Check names and ranges before any work.
     pub fn validate(&self, context_length: usize) -> Result<()> {
         if self.lengths.is_empty() || self.samples == 0 || self.tasks.is_empty() {
-            return Err(Error::Config("need at least one length, one sample and one task".into()));
+            return Err(Error::Config(
+                "need at least one length, one sample and one task".into(),
+            ));
         }
         for &l in &self.lengths {
             if l + 128 > context_length {
@@ -113,11 +134,18 @@ impl SuiteSpec {
                 Suite::Niah => {
                     NeedleKind::parse(t)?;
                 }
-                Suite::Ruler if !ruler::TASKS.contains(&t.as_str()) => return Err(Error::Config(format!("unknown RULER task {t:?} (known: {})", ruler::TASKS.join(", ")))),
+                Suite::Ruler if !ruler::TASKS.contains(&t.as_str()) => {
+                    return Err(Error::Config(format!(
+                        "unknown RULER task {t:?} (known: {})",
+                        ruler::TASKS.join(", ")
+                    )))
+                }
                 Suite::Ruler => {}
             }
         }
-        if self.suite == Suite::Niah && (self.depths.is_empty() || self.depths.iter().any(|d| !(0.0..=1.0).contains(d))) {
+        if self.suite == Suite::Niah
+            && (self.depths.is_empty() || self.depths.iter().any(|d| !(0.0..=1.0).contains(d)))
+        {
             return Err(Error::Config("depths must be fractions in [0, 1]".into()));
         }
         Ok(())
@@ -129,7 +157,11 @@ impl SuiteSpec {
             "format": PROMPT_FORMAT, "suite": self.suite.name(), "model": prov.model_sha256, "haystack": prov.haystack_sha256,
             "depths": self.depths, "samples": self.samples, "tasks": self.tasks, "seed": self.seed, "chat": self.chat,
         });
-        format!("{}-{}", self.suite.name(), &sha256_hex(key.to_string().as_bytes())[..10])
+        format!(
+            "{}-{}",
+            self.suite.name(),
+            &sha256_hex(key.to_string().as_bytes())[..10]
+        )
     }
 
     /// Every cell, in (length, task, depth, sample) order.
@@ -172,13 +204,23 @@ impl Run {
             "prompt_format": PROMPT_FORMAT, "vkv_version": env!("CARGO_PKG_VERSION"), "threads": rayon_threads(),
         });
         let p = dir.join("config.json");
-        std::fs::write(&p, serde_json::to_string_pretty(&cfg).map_err(|e| Error::Report(e.to_string()))?).map_err(|e| Error::io(&p, e))?;
-        Ok(Self { dir: dir.to_path_buf(), results: dir.join("results.jsonl") })
+        std::fs::write(
+            &p,
+            serde_json::to_string_pretty(&cfg).map_err(|e| Error::Report(e.to_string()))?,
+        )
+        .map_err(|e| Error::io(&p, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            results: dir.join("results.jsonl"),
+        })
     }
 
     /// Results of `cells` already on disk for `modes` (stale prompts are ignored).
     pub fn finished(&self, cells: &[TaskSample], modes: &[KvMode]) -> Result<Vec<CellResult>> {
-        let want: HashMap<String, String> = cells.iter().map(|c| (c.key(), prompt_hash(&c.tokens))).collect();
+        let want: HashMap<String, String> = cells
+            .iter()
+            .map(|c| (c.key(), prompt_hash(&c.tokens)))
+            .collect();
         let modes: HashSet<String> = modes.iter().map(ToString::to_string).collect();
         let mut seen = HashSet::new();
         Ok(runner::load_results(&self.results)?
@@ -189,10 +231,26 @@ impl Run {
     }
 
     /// Run every unfinished cell for every mode; returns all results (old and new).
-    pub fn run(&self, model: &Transformer, tok: &Tokenizer, cells: &[TaskSample], modes: &[KvMode], progress: &mut dyn RunProgress) -> Result<Vec<CellResult>> {
+    pub fn run(
+        &self,
+        model: &Transformer,
+        tok: &Tokenizer,
+        cells: &[TaskSample],
+        modes: &[KvMode],
+        progress: &mut dyn RunProgress,
+    ) -> Result<Vec<CellResult>> {
         let mut all = self.finished(cells, modes)?;
-        let done: HashSet<(String, String)> = all.iter().map(|r| (r.key.clone(), r.kv.clone())).collect();
-        all.extend(runner::run_modes(model, tok, modes, cells, &done, &self.results, progress)?);
+        let done: HashSet<(String, String)> =
+            all.iter().map(|r| (r.key.clone(), r.kv.clone())).collect();
+        all.extend(runner::run_modes(
+            model,
+            tok,
+            modes,
+            cells,
+            &done,
+            &self.results,
+            progress,
+        )?);
         Ok(all)
     }
 }

@@ -16,7 +16,10 @@ pub struct TimedKv {
 impl TimedKv {
     /// Wrap `inner`.
     pub fn new(inner: Box<dyn KvBackend>) -> Self {
-        Self { inner, spent: Duration::ZERO }
+        Self {
+            inner,
+            spent: Duration::ZERO,
+        }
     }
 
     /// Seconds spent in `attend` since the last [`Self::reset`].
@@ -67,11 +70,25 @@ mod tests {
 
     #[test]
     fn times_and_passes_through() -> vkv_kv::Result<()> {
-        let cfg = AttnConfig { n_layers: 1, n_q_heads: 2, n_kv_heads: 1, head_dim: 4, max_tokens: 4 };
+        let cfg = AttnConfig {
+            n_layers: 1,
+            n_q_heads: 2,
+            n_kv_heads: 1,
+            head_dim: 4,
+            max_tokens: 4,
+        };
         let mut kv = TimedKv::new(Box::new(DenseKv::new(cfg, KvDtype::F32)?));
         let q = Tensor::from_vec(&[1, 2, 4], vec![0.5; 8])?;
         let k = Tensor::from_vec(&[1, 1, 4], vec![0.25; 4])?;
-        let y = kv.attend(0, Qkv { q: &q, k: &k, v: &k }, Phase::Decode)?;
+        let y = kv.attend(
+            0,
+            Qkv {
+                q: &q,
+                k: &k,
+                v: &k,
+            },
+            Phase::Decode,
+        )?;
         assert_eq!(y.as_slice()?, &[0.25; 8]);
         assert!(kv.attend_secs() > 0.0 && kv.n_tokens() == 1 && kv.memory().fast_bytes > 0);
         kv.reset();

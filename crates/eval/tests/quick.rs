@@ -22,35 +22,70 @@ fn quick_profile_runs_reports_and_resumes() {
     let text = common::essays();
     let hay = Haystack::new(&text.id, &text.text, &lm.tokenizer).expect("haystack");
     let modes = vec![KvMode::default()];
-    let prov = Provenance { model: lm.name.clone(), model_path: lm.source.path().to_path_buf(), model_sha256: "test".into(), haystack: text.id.clone(), haystack_sha256: text.sha256.clone() };
+    let prov = Provenance {
+        model: lm.name.clone(),
+        model_path: lm.source.path().to_path_buf(),
+        model_sha256: "test".into(),
+        haystack: text.id.clone(),
+        haystack_sha256: text.sha256.clone(),
+    };
     for suite in [Suite::Niah, Suite::Ruler] {
         let spec = SuiteSpec::quick(suite, 1);
-        spec.validate(lm.transformer.config.context_length).expect("valid");
+        spec.validate(lm.transformer.config.context_length)
+            .expect("valid");
         let cells = spec.cells(&lm.tokenizer, &hay).expect("cells");
-        assert_eq!(cells.len(), 4, "2 lengths x (2 depths | 2 tasks) x 1 sample");
+        assert_eq!(
+            cells.len(),
+            4,
+            "2 lengths x (2 depths | 2 tasks) x 1 sample"
+        );
         let dir = common::tempdir(suite.name());
         let run = Run::open(&dir, &spec, &prov, &modes).expect("open");
         let mut n = Count(0);
         let t0 = std::time::Instant::now();
-        let results = run.run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut n).expect("run");
-        eprintln!("{}: {} cells in {:.1}s", suite.name(), n.0, t0.elapsed().as_secs_f64());
+        let results = run
+            .run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut n)
+            .expect("run");
+        eprintln!(
+            "{}: {} cells in {:.1}s",
+            suite.name(),
+            n.0,
+            t0.elapsed().as_secs_f64()
+        );
         assert_eq!((n.0, results.len()), (4, 4));
-        assert!(results.iter().all(|r| (0.0..=1.0).contains(&r.score) && r.prompt_tokens <= r.length));
-        assert!(results.iter().any(|r| r.reused_tokens > 0), "prompts over one haystack share a prefix");
-        let md = vkv_eval::report::write(&dir, &spec, &prov, &["dense".into()], &results, 0.0).expect("report");
+        assert!(results
+            .iter()
+            .all(|r| (0.0..=1.0).contains(&r.score) && r.prompt_tokens <= r.length));
+        assert!(
+            results.iter().any(|r| r.reused_tokens > 0),
+            "prompts over one haystack share a prefix"
+        );
+        let md = vkv_eval::report::write(&dir, &spec, &prov, &["dense".into()], &results, 0.0)
+            .expect("report");
         assert!(md.contains("| 512 |") || md.contains("512"), "{md}");
         for f in ["report.md", "report.json", "config.json", "results.jsonl"] {
             assert!(dir.join(f).is_file(), "{f}");
         }
-        let png = if suite == Suite::Niah { "niah-passkey-dense.png" } else { "ruler-dense.png" };
-        assert!(std::fs::read(dir.join(png)).expect("png").starts_with(b"\x89PNG"));
+        let png = if suite == Suite::Niah {
+            "niah-passkey-dense.png"
+        } else {
+            "ruler-dense.png"
+        };
+        assert!(std::fs::read(dir.join(png))
+            .expect("png")
+            .starts_with(b"\x89PNG"));
         // Resume: nothing left to run.
         let mut again = Count(0);
-        let r2 = run.run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut again).expect("resume");
+        let r2 = run
+            .run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut again)
+            .expect("resume");
         assert_eq!((again.0, r2.len()), (0, 4));
         if suite == Suite::Niah {
             let acc = results.iter().map(|r| r.score).sum::<f64>() / results.len() as f64;
-            eprintln!("smollm2 quick passkey accuracy {acc:.2}: {:?}", results.iter().map(|r| r.output.trim()).collect::<Vec<_>>());
+            eprintln!(
+                "smollm2 quick passkey accuracy {acc:.2}: {:?}",
+                results.iter().map(|r| r.output.trim()).collect::<Vec<_>>()
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -12,8 +12,13 @@ fn torn_and_corrupt_lines() {
     std::fs::write(&p, format!("{good}\n{}", &good[..40])).expect("write");
     assert_eq!(load_results(&p).expect("torn tail is ignored").len(), 1);
     std::fs::write(&p, format!("{good}\n{{garbage\n{good}\n")).expect("write");
-    let e = load_results(&p).err().map(|e| e.to_string()).unwrap_or_default();
+    let e = load_results(&p)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(e.contains("line 2"), "{e}");
-    assert!(load_results(&dir.join("missing.jsonl")).expect("missing = empty").is_empty());
+    assert!(load_results(&dir.join("missing.jsonl"))
+        .expect("missing = empty")
+        .is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -29,8 +29,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> vkv_kernels::Result<()> {
-    let depths: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let depths = if depths.is_empty() { vec![4096, 16384, 32768] } else { depths };
+    let depths: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let depths = if depths.is_empty() {
+        vec![4096, 16384, 32768]
+    } else {
+        depths
+    };
     let (g, d, hk) = (7usize, 64usize, 2usize);
     println!("| test | depth | ms / layer | GFLOP/s | KV GB/s |\n|---|---:|---:|---:|---:|");
     for &depth in &depths {
@@ -39,8 +46,15 @@ fn main() -> vkv_kernels::Result<()> {
             let heads: Vec<(Vec<f16>, Vec<f16>, Vec<f32>)> = (0..hk)
                 .map(|h| {
                     let k = rnd(n * d, 1 + h as u64);
-                    let v: Vec<f16> = rnd(n * d, 9 + h as u64).iter().map(|x| f16::from_f32(*x)).collect();
-                    (layout::to_blocked::<f16>(&k, d), v, rnd(n_new * g * d, 5 + h as u64))
+                    let v: Vec<f16> = rnd(n * d, 9 + h as u64)
+                        .iter()
+                        .map(|x| f16::from_f32(*x))
+                        .collect();
+                    (
+                        layout::to_blocked::<f16>(&k, d),
+                        v,
+                        rnd(n_new * g * d, 5 + h as u64),
+                    )
                 })
                 .collect();
             let reps = if n_new == 1 { 20 } else { 3 };
@@ -50,30 +64,85 @@ fn main() -> vkv_kernels::Result<()> {
                 // Split like DenseKv: prefill by 16-token chunks per head, decode by key ranges.
                 let tasks: Vec<(usize, usize, usize)> = if n_new == 1 {
                     let per = n.div_ceil(2).div_ceil(16) * 16;
-                    (0..hk).flat_map(|h| (0..n).step_by(per).map(move |k0| (h, k0, (k0 + per).min(n)))).collect()
+                    (0..hk)
+                        .flat_map(|h| {
+                            (0..n)
+                                .step_by(per)
+                                .map(move |k0| (h, k0, (k0 + per).min(n)))
+                        })
+                        .collect()
                 } else {
-                    (0..hk).flat_map(|h| (0..n_new).step_by(16).map(move |t0| (h, t0, 0))).collect()
+                    (0..hk)
+                        .flat_map(|h| (0..n_new).step_by(16).map(move |t0| (h, t0, 0)))
+                        .collect()
                 };
-                tasks.par_iter().try_for_each(|&(h, a, b)| -> vkv_kernels::Result<()> {
-                    let (kb, v, q) = &heads[h];
-                    if n_new == 1 {
-                        let (mut o, mut l) = (vec![0.0; g * d], vec![0.0; g]);
-                        let gq = GroupQuery { q, n_new: 1, g, d, stride_t: g * d, first_pos: n - 1 - a, scale: 0.125 };
-                        flash_attend(gq, KvView { keys: &kb[a * d..], values: &v[a * d..b * d], n: b - a }, &mut o, g * d, &mut l)
-                    } else {
-                        let nt = 16.min(n_new - a);
-                        let (mut o, mut l) = (vec![0.0; nt * g * d], vec![0.0; nt * g]);
-                        let gq = GroupQuery { q: &q[a * g * d..], n_new: nt, g, d, stride_t: g * d, first_pos: depth + a, scale: 0.125 };
-                        flash_attend(gq, KvView { keys: kb, values: v, n }, &mut o, g * d, &mut l)
-                    }
-                })?;
+                tasks
+                    .par_iter()
+                    .try_for_each(|&(h, a, b)| -> vkv_kernels::Result<()> {
+                        let (kb, v, q) = &heads[h];
+                        if n_new == 1 {
+                            let (mut o, mut l) = (vec![0.0; g * d], vec![0.0; g]);
+                            let gq = GroupQuery {
+                                q,
+                                n_new: 1,
+                                g,
+                                d,
+                                stride_t: g * d,
+                                first_pos: n - 1 - a,
+                                scale: 0.125,
+                            };
+                            flash_attend(
+                                gq,
+                                KvView {
+                                    keys: &kb[a * d..],
+                                    values: &v[a * d..b * d],
+                                    n: b - a,
+                                },
+                                &mut o,
+                                g * d,
+                                &mut l,
+                            )
+                        } else {
+                            let nt = 16.min(n_new - a);
+                            let (mut o, mut l) = (vec![0.0; nt * g * d], vec![0.0; nt * g]);
+                            let gq = GroupQuery {
+                                q: &q[a * g * d..],
+                                n_new: nt,
+                                g,
+                                d,
+                                stride_t: g * d,
+                                first_pos: depth + a,
+                                scale: 0.125,
+                            };
+                            flash_attend(
+                                gq,
+                                KvView {
+                                    keys: kb,
+                                    values: v,
+                                    n,
+                                },
+                                &mut o,
+                                g * d,
+                                &mut l,
+                            )
+                        }
+                    })?;
                 times.push(t0.elapsed().as_secs_f64());
             }
             let t = median(times);
-            let flop = 4.0 * (n_new * g * hk) as f64 * (depth as f64 + n_new as f64 / 2.0) * d as f64;
+            let flop =
+                4.0 * (n_new * g * hk) as f64 * (depth as f64 + n_new as f64 / 2.0) * d as f64;
             let kv_bytes = (2 * n * d * 2 * hk) as f64;
-            let gbs = if n_new == 1 { format!("{:.1}", kv_bytes / t / 1e9) } else { "–".into() };
-            println!("| {test} | {depth} | {:.3} | {:.1} | {gbs} |", t * 1e3, flop / t / 1e9);
+            let gbs = if n_new == 1 {
+                format!("{:.1}", kv_bytes / t / 1e9)
+            } else {
+                "–".into()
+            };
+            println!(
+                "| {test} | {depth} | {:.3} | {:.1} | {gbs} |",
+                t * 1e3,
+                flop / t / 1e9
+            );
         }
     }
     Ok(())

@@ -89,7 +89,11 @@ struct Timing {
 }
 
 /// Median seconds of `f` over runs taking about `budget` in total (3..=max_runs runs).
-fn median_secs(budget: Duration, max_runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
+fn median_secs(
+    budget: Duration,
+    max_runs: usize,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<Timing> {
     f()?; // warm-up (page faults, rayon start)
     let mut times = Vec::new();
     let start = Instant::now();
@@ -101,20 +105,31 @@ fn median_secs(budget: Duration, max_runs: usize, mut f: impl FnMut() -> Result<
     }
     let cpu = match (cpu0, process_cpu_secs()) {
         // Below ~20 clock ticks in total the figure is meaningless.
-        (Some(a), Some(b)) if b - a >= 0.2 => (b - a) / times.len() as f64 / rayon::current_num_threads() as f64,
+        (Some(a), Some(b)) if b - a >= 0.2 => {
+            (b - a) / times.len() as f64 / rayon::current_num_threads() as f64
+        }
         _ => f64::NAN,
     };
     times.sort_by(f64::total_cmp);
-    Ok(Timing { wall: times[times.len() / 2], cpu })
+    Ok(Timing {
+        wall: times[times.len() / 2],
+        cpu,
+    })
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut ms: Vec<usize> = args.iter().filter_map(|a| a.strip_prefix('m').and_then(|v| v.parse().ok())).collect();
+    let mut ms: Vec<usize> = args
+        .iter()
+        .filter_map(|a| a.strip_prefix('m').and_then(|v| v.parse().ok()))
+        .collect();
     if ms.is_empty() {
         ms = vec![1, 512];
     }
-    let type_filter: Vec<&String> = args.iter().filter(|a| a.starts_with('Q') || a.starts_with('F') || a.starts_with('B')).collect();
+    let type_filter: Vec<&String> = args
+        .iter()
+        .filter(|a| a.starts_with('Q') || a.starts_with('F') || a.starts_with('B'))
+        .collect();
     let with_ref = !args.iter().any(|a| a == "noref");
     // `gemv` / `gemv-avx2` / `gemm`: force that path for the fast column (default: what matmul_into picks).
     let force = if args.iter().any(|a| a == "gemv") {
@@ -127,7 +142,9 @@ fn main() -> Result<()> {
         None
     };
     // `reps<N>`: exactly N timed runs (for `perf stat` cycle counts), no time budget.
-    let reps: Option<usize> = args.iter().find_map(|a| a.strip_prefix("reps").and_then(|v| v.parse().ok()));
+    let reps: Option<usize> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("reps").and_then(|v| v.parse().ok()));
     use GgmlType::*;
     let shapes: Vec<(&str, usize, usize, Vec<GgmlType>)> = vec![
         ("attn_q/o", 896, 896, vec![Q5_0, Q8_0]),
@@ -141,12 +158,19 @@ fn main() -> Result<()> {
         ("smol ffn_dn", 576, 1536, vec![Q4_1]),
         ("float ffn", 4864, 896, vec![F32, F16, BF16]),
     ];
-    println!("threads: {}  features: {:?}", rayon::current_num_threads(), vkv_kernels::cpu::features());
+    println!(
+        "threads: {}  features: {:?}",
+        rayon::current_num_threads(),
+        vkv_kernels::cpu::features()
+    );
     println!(
         "| {:<12} | {:>6}x{:<5} | {:<5} | {:>4} | {:>10} | {:>13} | {:>13} | {:>10} | {:>13} | {:>7} |",
         "tensor", "rows", "cols", "type", "m", "fast", "fast rate", "fast cpu-rate", "reference", "ref rate", "speedup"
     );
-    println!("|{:-<14}|{:-<15}|{:-<7}|{:-<6}|{:-<12}|{:-<15}|{:-<15}|{:-<12}|{:-<15}|{:-<9}|", "", "", "", "", "", "", "", "", "", "");
+    println!(
+        "|{:-<14}|{:-<15}|{:-<7}|{:-<6}|{:-<12}|{:-<15}|{:-<15}|{:-<12}|{:-<15}|{:-<9}|",
+        "", "", "", "", "", "", "", "", "", ""
+    );
     let mut rng = Rng(77);
     for (name, n, k, types) in shapes {
         for ty in types {
@@ -174,12 +198,22 @@ fn main() -> Result<()> {
                 };
                 let tf = match reps {
                     Some(r) => median_secs(Duration::ZERO, r.max(3), &mut fast)?,
-                    None => median_secs(Duration::from_millis(if big { 3000 } else { 700 }), 200, &mut fast)?,
+                    None => median_secs(
+                        Duration::from_millis(if big { 3000 } else { 700 }),
+                        200,
+                        &mut fast,
+                    )?,
                 };
                 let (tr, rr, speed) = if with_ref {
                     let budget = Duration::from_millis(if big { 1 } else { 500 });
-                    let tr = median_secs(budget, 50, || w.matmul_with(Path::Reference, &x, m, &mut y))?.wall;
-                    (format!("{:8.3}ms", tr * 1e3), rate(tr), format!("{:6.1}x", tr / tf.wall))
+                    let tr =
+                        median_secs(budget, 50, || w.matmul_with(Path::Reference, &x, m, &mut y))?
+                            .wall;
+                    (
+                        format!("{:8.3}ms", tr * 1e3),
+                        rate(tr),
+                        format!("{:6.1}x", tr / tf.wall),
+                    )
                 } else {
                     ("-".into(), "-".into(), "-".into())
                 };

@@ -42,7 +42,12 @@ fn detect() -> Features {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn detect() -> Features {
-    Features { avx2: false, avx512: false, avx512_vnni: false, avx512_bf16: false }
+    Features {
+        avx2: false,
+        avx512: false,
+        avx512_vnni: false,
+        avx512_bf16: false,
+    }
 }
 
 /// The number of worker threads rayon uses.

@@ -43,7 +43,12 @@ impl GgmlType {
             12 => Self::Q4_K,
             14 => Self::Q6_K,
             30 => Self::BF16,
-            other => return Err(Error::UnsupportedType(format!("{} (ggml type id {other})", id_name(other)))),
+            other => {
+                return Err(Error::UnsupportedType(format!(
+                    "{} (ggml type id {other})",
+                    id_name(other)
+                )))
+            }
         })
     }
 
@@ -91,7 +96,9 @@ impl GgmlType {
     pub fn row_bytes(self, n: usize) -> Result<usize> {
         let bs = self.block_size();
         if n % bs != 0 {
-            return Err(Error::Shape(format!("row of {n} elements is not a multiple of the {self:?} block size {bs}")));
+            return Err(Error::Shape(format!(
+                "row of {n} elements is not a multiple of the {self:?} block size {bs}"
+            )));
         }
         Ok(n / bs * self.type_size())
     }
@@ -105,11 +112,49 @@ impl GgmlType {
 /// llama.cpp's name of a type id, known or not (for error messages).
 pub fn id_name(id: u32) -> &'static str {
     const NAMES: [&str; 43] = [
-        "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K",
-        "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",
-        "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16", "Q4_0_4_4", "Q4_0_4_8",
-        "Q4_0_8_8", "TQ1_0", "TQ2_0", "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4", "NVFP4",
-        "Q1_0", "Q2_0",
+        "F32",
+        "F16",
+        "Q4_0",
+        "Q4_1",
+        "Q4_2",
+        "Q4_3",
+        "Q5_0",
+        "Q5_1",
+        "Q8_0",
+        "Q8_1",
+        "Q2_K",
+        "Q3_K",
+        "Q4_K",
+        "Q5_K",
+        "Q6_K",
+        "Q8_K",
+        "IQ2_XXS",
+        "IQ2_XS",
+        "IQ3_XXS",
+        "IQ1_S",
+        "IQ4_NL",
+        "IQ3_S",
+        "IQ2_S",
+        "IQ4_XS",
+        "I8",
+        "I16",
+        "I32",
+        "I64",
+        "F64",
+        "IQ1_M",
+        "BF16",
+        "Q4_0_4_4",
+        "Q4_0_4_8",
+        "Q4_0_8_8",
+        "TQ1_0",
+        "TQ2_0",
+        "IQ4_NL_4_4",
+        "IQ4_NL_4_8",
+        "IQ4_NL_8_8",
+        "MXFP4",
+        "NVFP4",
+        "Q1_0",
+        "Q2_0",
     ];
     NAMES.get(id as usize).copied().unwrap_or("unknown")
 }
@@ -120,11 +165,24 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_unknown_is_an_error() {
-        for t in [GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
-                  GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K] {
+        for t in [
+            GgmlType::F32,
+            GgmlType::F16,
+            GgmlType::BF16,
+            GgmlType::Q4_0,
+            GgmlType::Q4_1,
+            GgmlType::Q5_0,
+            GgmlType::Q5_1,
+            GgmlType::Q8_0,
+            GgmlType::Q4_K,
+            GgmlType::Q6_K,
+        ] {
             assert_eq!(GgmlType::from_id(t.id()).ok(), Some(t));
         }
-        let e = GgmlType::from_id(16).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = GgmlType::from_id(16)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("IQ2_XXS"), "{e}");
         assert!(GgmlType::from_id(9999).is_err());
     }

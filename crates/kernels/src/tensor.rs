@@ -23,16 +23,25 @@ impl Tensor {
     /// A CPU tensor of zeros.
     pub fn zeros(shape: &[usize]) -> Self {
         let n = shape.iter().product();
-        Self { shape: shape.to_vec(), storage: Storage::Cpu(vec![0.0; n]) }
+        Self {
+            shape: shape.to_vec(),
+            storage: Storage::Cpu(vec![0.0; n]),
+        }
     }
 
     /// A CPU tensor over `data`, which must hold exactly `shape.product()` elements.
     pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Result<Self> {
         let n: usize = shape.iter().product();
         if n != data.len() {
-            return Err(Error::Shape(format!("{} elements for shape {shape:?}", data.len())));
+            return Err(Error::Shape(format!(
+                "{} elements for shape {shape:?}",
+                data.len()
+            )));
         }
-        Ok(Self { shape: shape.to_vec(), storage: Storage::Cpu(data) })
+        Ok(Self {
+            shape: shape.to_vec(),
+            storage: Storage::Cpu(data),
+        })
     }
 
     /// The shape.
@@ -80,7 +89,10 @@ impl Tensor {
     /// Same elements, another shape of the same size.
     pub fn reshape(mut self, shape: &[usize]) -> Result<Self> {
         if shape.iter().product::<usize>() != self.len() {
-            return Err(Error::Shape(format!("cannot reshape {:?} to {shape:?}", self.shape)));
+            return Err(Error::Shape(format!(
+                "cannot reshape {:?} to {shape:?}",
+                self.shape
+            )));
         }
         self.shape = shape.to_vec();
         Ok(self)

@@ -32,7 +32,11 @@ impl Rng {
         (0..n)
             .map(|_| {
                 let v = self.f32();
-                let spike = if self.next_u64().is_multiple_of(61) { 6.0 } else { 1.0 };
+                let spike = if self.next_u64().is_multiple_of(61) {
+                    6.0
+                } else {
+                    1.0
+                };
                 v * scale * spike
             })
             .collect()

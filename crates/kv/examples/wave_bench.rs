@@ -60,7 +60,9 @@ struct LayerData {
 
 fn layer_data(n: usize, steps: usize, seed: u64) -> LayerData {
     let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let amp: Vec<f32> = (0..D).map(|i| 0.15 + 0.85 * (i % (D / 2)) as f32 / (D / 2 - 1) as f32).collect();
+    let amp: Vec<f32> = (0..D)
+        .map(|i| 0.15 + 0.85 * (i % (D / 2)) as f32 / (D / 2 - 1) as f32)
+        .collect();
     let (mut k, mut v) = (vec![0.0f32; n * HK * D], vec![0.0f32; n * HK * D]);
     let mut heads = Vec::new();
     for h in 0..HK {
@@ -103,7 +105,8 @@ fn layer_data(n: usize, steps: usize, seed: u64) -> LayerData {
             for j in 0..HQ / HK {
                 let row = &mut q[(h * HQ / HK + j) * D..(h * HQ / HK + j + 1) * D];
                 for i in 0..D {
-                    row[i] = 2.5 * amp[i] * (1.2 * topics[targets[h] * D + i] + 0.4 * r.g()) + qbias[i];
+                    row[i] =
+                        2.5 * amp[i] * (1.2 * topics[targets[h] * D + i] + 0.4 * r.g()) + qbias[i];
                 }
                 rope(row, pos);
             }
@@ -123,25 +126,47 @@ fn median(mut x: Vec<f64>) -> f64 {
 /// CPU seconds used so far by every thread of this process (Linux schedstat; 0 elsewhere).
 /// On a shared machine, wall time depends on the other tenants; CPU time measures our work.
 fn cpu_secs() -> f64 {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
     dir.flatten()
         .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|x| x.parse::<f64>().ok()))
+        .filter_map(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<f64>().ok())
+        })
         .sum::<f64>()
         * 1e-9
 }
 
 /// Decode step `s` through every layer; returns the attention wall seconds, CPU seconds and
 /// the output.
-fn step(kv: &mut dyn KvBackend, data: &[LayerData], s: usize) -> vkv_kv::Result<(f64, f64, Vec<f32>)> {
+fn step(
+    kv: &mut dyn KvBackend,
+    data: &[LayerData],
+    s: usize,
+) -> vkv_kv::Result<(f64, f64, Vec<f32>)> {
     let mut dt = 0.0;
     let c0 = cpu_secs();
     let mut o = Vec::new();
     for (l, ld) in data.iter().enumerate() {
         let (q, k, v) = &ld.steps[s];
-        let (q, k, v) = (Tensor::from_vec(&[1, HQ, D], q.clone())?, Tensor::from_vec(&[1, HK, D], k.clone())?, Tensor::from_vec(&[1, HK, D], v.clone())?);
+        let (q, k, v) = (
+            Tensor::from_vec(&[1, HQ, D], q.clone())?,
+            Tensor::from_vec(&[1, HK, D], k.clone())?,
+            Tensor::from_vec(&[1, HK, D], v.clone())?,
+        );
         let t0 = Instant::now();
-        let y = kv.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Decode)?;
+        let y = kv.attend(
+            l,
+            Qkv {
+                q: &q,
+                k: &k,
+                v: &v,
+            },
+            Phase::Decode,
+        )?;
         dt += t0.elapsed().as_secs_f64();
         o.extend(y.into_vec()?);
     }
@@ -150,24 +175,46 @@ fn step(kv: &mut dyn KvBackend, data: &[LayerData], s: usize) -> vkv_kv::Result<
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let ctxs: Vec<usize> = arg("--ctx").unwrap_or_else(|| "8192,16384,32768".into()).split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>()?;
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let ctxs: Vec<usize> = arg("--ctx")
+        .unwrap_or_else(|| "8192,16384,32768".into())
+        .split(',')
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()?;
     let steps: usize = arg("--steps").map_or(Ok(32), |s| s.parse())?;
     let wave_cfg = WaveConfig::from_kv_str(&arg("--wave").unwrap_or_else(|| "wave".into()))?;
-    let dtype = if args.iter().any(|a| a == "--f32") { KvDtype::F32 } else { KvDtype::F16 };
+    let dtype = if args.iter().any(|a| a == "--f32") {
+        KvDtype::F32
+    } else {
+        KvDtype::F16
+    };
     println!("wave_bench: {LAYERS} layers, {HQ}/{HK} heads, d={D}, {dtype:?} KV, {steps} decode steps, {} threads, {}", rayon::current_num_threads(), wave_cfg.to_kv_string());
     println!("| context | dense ms/step (wall, median) | wave ms/step | dense/wave | CPU ms/step dense / wave (mean) | dense/wave (CPU) | index build (or load) s | fast-tier hit rate (clusters / tokens) | wave−dense rel. L2 (sanity) |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for &n in &ctxs {
-        let data: Vec<LayerData> = (0..LAYERS).map(|l| layer_data(n, steps + 2, 1000 + l as u64)).collect();
-        let attn = AttnConfig { n_layers: LAYERS, n_q_heads: HQ, n_kv_heads: HK, head_dim: D, max_tokens: n + steps + 2 };
+        let data: Vec<LayerData> = (0..LAYERS)
+            .map(|l| layer_data(n, steps + 2, 1000 + l as u64))
+            .collect();
+        let attn = AttnConfig {
+            n_layers: LAYERS,
+            n_q_heads: HQ,
+            n_kv_heads: HK,
+            head_dim: D,
+            max_tokens: n + steps + 2,
+        };
         let mut dense = DenseKv::new(attn, dtype)?;
         for (l, ld) in data.iter().enumerate() {
             dense.push_kv(l, &ld.k, &ld.v)?;
         }
         // With --cache-dir, the indexed context is built once, saved, and loaded by later runs
         // (with this run's budgets and fast-tier size): the build column then shows the load.
-        let saved = arg("--cache-dir").map(|d| std::path::PathBuf::from(d).join(format!("wave-{n}-{dtype:?}.ctx")));
+        let saved = arg("--cache-dir")
+            .map(|d| std::path::PathBuf::from(d).join(format!("wave-{n}-{dtype:?}.ctx")));
         let t0 = Instant::now();
         let mut wave = match &saved {
             Some(p) if p.exists() => WaveKv::load(p, &wave_cfg, Some(attn.max_tokens))?,
@@ -196,13 +243,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let (t, c, yd) = step(&mut dense, &data, s)?;
                 td.push(t);
                 cd += c / steps as f64;
-                let num: f64 = yw.iter().zip(&yd).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+                let num: f64 = yw
+                    .iter()
+                    .zip(&yd)
+                    .map(|(x, y)| ((x - y) as f64).powi(2))
+                    .sum();
                 let den: f64 = yd.iter().map(|y| (*y as f64).powi(2)).sum();
                 err += (num / den).sqrt() / steps as f64;
             }
         }
         if wave_only {
-            println!("| {n} | - | {:.3} | - | {:.2} | - | {build:.1} | {:.2} | - |", median(tw) * 1e3, cw * 1e3, wave.cache_stats().1.hit_rate());
+            println!(
+                "| {n} | - | {:.3} | - | {:.2} | - | {build:.1} | {:.2} | - |",
+                median(tw) * 1e3,
+                cw * 1e3,
+                wave.cache_stats().1.hit_rate()
+            );
             continue;
         }
         let (_, total) = wave.cache_stats();

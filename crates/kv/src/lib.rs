@@ -34,8 +34,8 @@ mod testutil;
 
 pub use backend::{KvBackend, MemoryUsage, Phase, Qkv};
 pub use backends::dense::{DenseKv, KvDtype};
-pub use backends::wave::WaveKv;
-pub use index::cluster::WaveConfig;
 pub use backends::recording::{LayerRecord, RecordingKv};
+pub use backends::wave::WaveKv;
 pub use config::AttnConfig;
 pub use error::{Error, Result};
+pub use index::cluster::WaveConfig;

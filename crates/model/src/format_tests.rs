@@ -37,7 +37,8 @@ fn permute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
         for i in 0..d / 2 {
             for (j, src) in [i, d / 2 + i].into_iter().enumerate() {
                 let dst = h * d + 2 * i + j;
-                out[dst * cols..(dst + 1) * cols].copy_from_slice(&w[(h * d + src) * cols..(h * d + src + 1) * cols]);
+                out[dst * cols..(dst + 1) * cols]
+                    .copy_from_slice(&w[(h * d + src) * cols..(h * d + src + 1) * cols]);
             }
         }
     }
@@ -51,22 +52,102 @@ fn bytes(v: &[f32]) -> Vec<u8> {
 /// (gguf name, hf name, rows, cols, data)
 fn tensors() -> Vec<(String, String, usize, usize, Vec<f32>)> {
     let mut t = vec![
-        ("token_embd.weight".to_string(), "model.embed_tokens.weight".to_string(), VOCAB, HIDDEN, rnd(VOCAB * HIDDEN, 1)),
-        ("output_norm.weight".into(), "model.norm.weight".into(), 1, HIDDEN, rnd(HIDDEN, 2).iter().map(|x| 1.0 + x).collect()),
-        ("output.weight".into(), "lm_head.weight".into(), VOCAB, HIDDEN, rnd(VOCAB * HIDDEN, 3)),
+        (
+            "token_embd.weight".to_string(),
+            "model.embed_tokens.weight".to_string(),
+            VOCAB,
+            HIDDEN,
+            rnd(VOCAB * HIDDEN, 1),
+        ),
+        (
+            "output_norm.weight".into(),
+            "model.norm.weight".into(),
+            1,
+            HIDDEN,
+            rnd(HIDDEN, 2).iter().map(|x| 1.0 + x).collect(),
+        ),
+        (
+            "output.weight".into(),
+            "lm_head.weight".into(),
+            VOCAB,
+            HIDDEN,
+            rnd(VOCAB * HIDDEN, 3),
+        ),
     ];
     for l in 0..LAYERS {
         let s = 100 * (l as u64 + 1);
-        let mk = |g: &str, hf: &str, r: usize, c: usize, seed: u64| (format!("blk.{l}.{g}"), format!("model.layers.{l}.{hf}"), r, c, rnd(r * c, seed));
-        t.push(mk("attn_norm.weight", "input_layernorm.weight", 1, HIDDEN, s));
-        t.push(mk("attn_q.weight", "self_attn.q_proj.weight", HEADS * D, HIDDEN, s + 1));
-        t.push(mk("attn_k.weight", "self_attn.k_proj.weight", KV_HEADS * D, HIDDEN, s + 2));
-        t.push(mk("attn_v.weight", "self_attn.v_proj.weight", KV_HEADS * D, HIDDEN, s + 3));
-        t.push(mk("attn_output.weight", "self_attn.o_proj.weight", HIDDEN, HEADS * D, s + 4));
-        t.push(mk("ffn_norm.weight", "post_attention_layernorm.weight", 1, HIDDEN, s + 5));
-        t.push(mk("ffn_gate.weight", "mlp.gate_proj.weight", FFN, HIDDEN, s + 6));
-        t.push(mk("ffn_up.weight", "mlp.up_proj.weight", FFN, HIDDEN, s + 7));
-        t.push(mk("ffn_down.weight", "mlp.down_proj.weight", HIDDEN, FFN, s + 8));
+        let mk = |g: &str, hf: &str, r: usize, c: usize, seed: u64| {
+            (
+                format!("blk.{l}.{g}"),
+                format!("model.layers.{l}.{hf}"),
+                r,
+                c,
+                rnd(r * c, seed),
+            )
+        };
+        t.push(mk(
+            "attn_norm.weight",
+            "input_layernorm.weight",
+            1,
+            HIDDEN,
+            s,
+        ));
+        t.push(mk(
+            "attn_q.weight",
+            "self_attn.q_proj.weight",
+            HEADS * D,
+            HIDDEN,
+            s + 1,
+        ));
+        t.push(mk(
+            "attn_k.weight",
+            "self_attn.k_proj.weight",
+            KV_HEADS * D,
+            HIDDEN,
+            s + 2,
+        ));
+        t.push(mk(
+            "attn_v.weight",
+            "self_attn.v_proj.weight",
+            KV_HEADS * D,
+            HIDDEN,
+            s + 3,
+        ));
+        t.push(mk(
+            "attn_output.weight",
+            "self_attn.o_proj.weight",
+            HIDDEN,
+            HEADS * D,
+            s + 4,
+        ));
+        t.push(mk(
+            "ffn_norm.weight",
+            "post_attention_layernorm.weight",
+            1,
+            HIDDEN,
+            s + 5,
+        ));
+        t.push(mk(
+            "ffn_gate.weight",
+            "mlp.gate_proj.weight",
+            FFN,
+            HIDDEN,
+            s + 6,
+        ));
+        t.push(mk(
+            "ffn_up.weight",
+            "mlp.up_proj.weight",
+            FFN,
+            HIDDEN,
+            s + 7,
+        ));
+        t.push(mk(
+            "ffn_down.weight",
+            "mlp.down_proj.weight",
+            HIDDEN,
+            FFN,
+            s + 8,
+        ));
     }
     t
 }
@@ -95,7 +176,11 @@ fn write_both(dir: &Path) -> std::io::Result<()> {
             } else {
                 w.clone()
             };
-            let dims = if *r == 1 { vec![*c as u64] } else { vec![*c as u64, *r as u64] };
+            let dims = if *r == 1 {
+                vec![*c as u64]
+            } else {
+                vec![*c as u64, *r as u64]
+            };
             (g.as_str(), dims, 0u32, bytes(&w))
         })
         .collect();
@@ -104,7 +189,11 @@ fn write_both(dir: &Path) -> std::io::Result<()> {
     let mut header = serde_json::Map::new();
     let mut data = Vec::new();
     for (_, hf, r, c, w) in &ts {
-        let shape = if *r == 1 { serde_json::json!([c]) } else { serde_json::json!([r, c]) };
+        let shape = if *r == 1 {
+            serde_json::json!([c])
+        } else {
+            serde_json::json!([r, c])
+        };
         let start = data.len();
         data.extend_from_slice(&bytes(w));
         header.insert(hf.clone(), serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
@@ -129,20 +218,33 @@ fn gguf_and_safetensors_agree() -> Result<()> {
     let a = load_transformer(&ModelSource::Gguf(dir.join("tiny.gguf")))?.0;
     let b = load_transformer(&ModelSource::HfDir(dir.join("hf")))?.0;
     let toks: Vec<u32> = (0..40).map(|i| (i * 7 + 3) % VOCAB as u32).collect();
-    let mk = |m: &crate::Transformer| vkv_kv::DenseKv::new(m.config.attn(128), vkv_kv::KvDtype::F32);
+    let mk =
+        |m: &crate::Transformer| vkv_kv::DenseKv::new(m.config.attn(128), vkv_kv::KvDtype::F32);
     let (mut ka, mut kb) = (mk(&a)?, mk(&b)?);
     let la = a.forward(&toks, &mut ka, vkv_kv::Phase::Prefill, Logits::All)?;
     let lb = b.forward(&toks, &mut kb, vkv_kv::Phase::Prefill, Logits::All)?;
     let (la, lb) = (la.as_slice()?, lb.as_slice()?);
-    let max = la.iter().zip(lb).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let max = la
+        .iter()
+        .zip(lb)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
     assert!(max < 1e-4, "max |Δlogit| = {max}");
     // And the permutation matters: the GGUF file read as if it were NEOX gives other logits.
     let mut wrong = a.clone();
     wrong.config.rope_style = vkv_kernels::ops::RopeStyle::Neox;
     let mut kw = mk(&wrong)?;
     let lw = wrong.forward(&toks, &mut kw, vkv_kv::Phase::Prefill, Logits::All)?;
-    let diff = lw.as_slice()?.iter().zip(lb).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    assert!(diff > 1e-2, "the RoPE convention must change the result ({diff})");
+    let diff = lw
+        .as_slice()?
+        .iter()
+        .zip(lb)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        diff > 1e-2,
+        "the RoPE convention must change the result ({diff})"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -14,8 +14,8 @@
 pub mod arch;
 pub mod chat;
 pub mod config;
-pub mod fetch;
 pub mod error;
+pub mod fetch;
 pub mod gguf;
 pub mod loader;
 pub mod registry;

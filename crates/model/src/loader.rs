@@ -39,12 +39,18 @@ pub fn resolve(arg: &str, home: &Path, progress: &dyn Progress) -> Result<ModelS
         if HfDir::is_hf_dir(p) {
             return Ok(ModelSource::HfDir(p.to_path_buf()));
         }
-        return Err(Error::Safetensors { path: p.to_path_buf(), msg: "a model directory needs config.json, *.safetensors and tokenizer.json".into() });
+        return Err(Error::Safetensors {
+            path: p.to_path_buf(),
+            msg: "a model directory needs config.json, *.safetensors and tokenizer.json".into(),
+        });
     }
     if p.is_file() {
         return Ok(ModelSource::Gguf(p.to_path_buf()));
     }
-    let spec = registry::find(arg).ok_or_else(|| Error::UnknownModel { name: arg.to_string(), known: registry::names() })?;
+    let spec = registry::find(arg).ok_or_else(|| Error::UnknownModel {
+        name: arg.to_string(),
+        known: registry::names(),
+    })?;
     Ok(ModelSource::Gguf(fetch::pull(home, &spec, progress)?))
 }
 
@@ -70,7 +76,13 @@ pub fn load(source: &ModelSource) -> Result<LoadedModel> {
         (None, src) => Tokenizer::from_hf_json(&src.path().join("tokenizer.json"))?,
     };
     check_vocab(&tokenizer, &transformer.config)?;
-    Ok(LoadedModel { transformer, source: source.clone(), gguf, name, tokenizer })
+    Ok(LoadedModel {
+        transformer,
+        source: source.clone(),
+        gguf,
+        name,
+        tokenizer,
+    })
 }
 
 /// Load only the network (no tokenizer): benchmarks on random tokens, format tests.
@@ -80,7 +92,11 @@ pub fn load_transformer(source: &ModelSource) -> Result<(Transformer, Option<Ggu
             let g = GgufFile::open(path)?;
             let config = ModelConfig::from_gguf(&g)?;
             let weights = Weights::load(&g, &config)?;
-            let name = g.get("general.name").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| file_name(path));
+            let name = g
+                .get("general.name")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| file_name(path));
             Ok((Transformer { config, weights }, Some(g), name))
         }
         ModelSource::HfDir(dir) => {
@@ -100,5 +116,8 @@ fn check_vocab(tok: &Tokenizer, cfg: &ModelConfig) -> Result<()> {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

@@ -64,7 +64,8 @@ pub fn models() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "qwen2.5-0.5b",
-            description: "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M, qwen2 arch, 32K context (the default)",
+            description:
+                "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M, qwen2 arch, 32K context (the default)",
             file_name: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             size: 491_400_064,
             sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -72,7 +73,8 @@ pub fn models() -> Vec<ModelSpec> {
         },
         ModelSpec {
             name: "qwen2.5-1.5b",
-            description: "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, qwen2 arch, head_dim 128, 32K context",
+            description:
+                "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M, qwen2 arch, head_dim 128, 32K context",
             file_name: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             size: 1_117_320_768,
             sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
@@ -88,7 +90,11 @@ pub fn find(name: &str) -> Option<ModelSpec> {
 
 /// Registry names, comma-separated (for error messages).
 pub fn names() -> String {
-    models().iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+    models()
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

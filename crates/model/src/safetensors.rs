@@ -46,12 +46,20 @@ pub struct HfDir {
 
 impl std::fmt::Debug for HfDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HfDir({}, {} tensors)", self.dir.display(), self.tensors.len())
+        write!(
+            f,
+            "HfDir({}, {} tensors)",
+            self.dir.display(),
+            self.tensors.len()
+        )
     }
 }
 
 fn err(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Safetensors { path: path.to_path_buf(), msg: msg.into() }
+    Error::Safetensors {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
 }
 
 /// The HF name of a GGUF tensor name.
@@ -93,7 +101,8 @@ impl HfDir {
     pub fn open(dir: &Path) -> Result<(Self, ModelConfig)> {
         let cfg_path = dir.join("config.json");
         let cfg_text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
-        let cfg_json: serde_json::Value = serde_json::from_str(&cfg_text).map_err(|e| err(&cfg_path, e.to_string()))?;
+        let cfg_json: serde_json::Value =
+            serde_json::from_str(&cfg_text).map_err(|e| err(&cfg_path, e.to_string()))?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -115,49 +124,91 @@ impl HfDir {
             maps.push(Arc::new(m));
         }
         let config = config_from_json(&cfg_path, &cfg_json, &tensors)?;
-        let tied = cfg_json.get("tie_word_embeddings").and_then(|v| v.as_bool()).unwrap_or(false) || !tensors.contains_key("lm_head.weight");
-        Ok((Self { dir: dir.to_path_buf(), maps, tensors, tied }, config))
+        let tied = cfg_json
+            .get("tie_word_embeddings")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+            || !tensors.contains_key("lm_head.weight");
+        Ok((
+            Self {
+                dir: dir.to_path_buf(),
+                maps,
+                tensors,
+                tied,
+            },
+            config,
+        ))
     }
 }
 
 fn parse_header(path: &Path, m: &[u8], file: usize) -> Result<Vec<(String, Located)>> {
     if m.len() < 8 {
-        return Err(err(path, "file too short for a safetensors header: truncated"));
+        return Err(err(
+            path,
+            "file too short for a safetensors header: truncated",
+        ));
     }
     let mut n8 = [0u8; 8];
     n8.copy_from_slice(&m[..8]);
     let hlen = u64::from_le_bytes(n8) as usize;
-    let data_start = 8usize.checked_add(hlen).filter(|e| *e <= m.len()).ok_or_else(|| err(path, "header length past end of file: truncated or corrupt"))?;
-    let header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&m[8..data_start]).map_err(|e| err(path, format!("bad header JSON: {e}")))?;
+    let data_start = 8usize
+        .checked_add(hlen)
+        .filter(|e| *e <= m.len())
+        .ok_or_else(|| err(path, "header length past end of file: truncated or corrupt"))?;
+    let header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(&m[8..data_start])
+        .map_err(|e| err(path, format!("bad header JSON: {e}")))?;
     let mut out = Vec::new();
     for (name, v) in header {
         if name == "__metadata__" {
             continue;
         }
-        let e: Entry = serde_json::from_value(v).map_err(|e| err(path, format!("tensor {name}: {e}")))?;
+        let e: Entry =
+            serde_json::from_value(v).map_err(|e| err(path, format!("tensor {name}: {e}")))?;
         let ty = match e.dtype.as_str() {
             "F32" => GgmlType::F32,
             "F16" => GgmlType::F16,
             "BF16" => GgmlType::BF16,
-            other => return Err(err(path, format!("tensor {name}: unsupported dtype {other} (supported: F32, F16, BF16)"))),
+            other => {
+                return Err(err(
+                    path,
+                    format!("tensor {name}: unsupported dtype {other} (supported: F32, F16, BF16)"),
+                ))
+            }
         };
         let n: usize = e.shape.iter().product();
         let [a, b] = e.data_offsets;
         if b < a || b - a != n * ty.type_size() || data_start + b > m.len() {
             return Err(err(path, format!("tensor {name}: data offsets {a}..{b} do not match shape {:?} or exceed the file: truncated or corrupt", e.shape)));
         }
-        out.push((name, Located { file, ty, shape: e.shape, start: data_start + a, len: b - a }));
+        out.push((
+            name,
+            Located {
+                file,
+                ty,
+                shape: e.shape,
+                start: data_start + a,
+                len: b - a,
+            },
+        ));
     }
     Ok(out)
 }
 
-fn config_from_json(path: &Path, j: &serde_json::Value, tensors: &BTreeMap<String, Located>) -> Result<ModelConfig> {
+fn config_from_json(
+    path: &Path,
+    j: &serde_json::Value,
+    tensors: &BTreeMap<String, Located>,
+) -> Result<ModelConfig> {
     let u = |k: &str| j.get(k).and_then(|v| v.as_u64()).map(|v| v as usize);
     let need = |k: &str| u(k).ok_or_else(|| err(path, format!("missing integer {k}")));
     let arch = Arch::parse(j.get("model_type").and_then(|v| v.as_str()).unwrap_or(""))?;
     let hidden = need("hidden_size")?;
     let n_heads = need("num_attention_heads")?;
-    let vocab = tensors.get("model.embed_tokens.weight").and_then(|t| t.shape.first().copied()).or_else(|| u("vocab_size")).unwrap_or(0);
+    let vocab = tensors
+        .get("model.embed_tokens.weight")
+        .and_then(|t| t.shape.first().copied())
+        .or_else(|| u("vocab_size"))
+        .unwrap_or(0);
     let cfg = ModelConfig {
         arch,
         n_layers: need("num_hidden_layers")?,
@@ -168,8 +219,14 @@ fn config_from_json(path: &Path, j: &serde_json::Value, tensors: &BTreeMap<Strin
         head_dim: u("head_dim").unwrap_or(if n_heads == 0 { 0 } else { hidden / n_heads }),
         vocab,
         context_length: u("max_position_embeddings").unwrap_or(4096),
-        rms_eps: j.get("rms_norm_eps").and_then(|v| v.as_f64()).unwrap_or(1e-6) as f32,
-        rope_theta: j.get("rope_theta").and_then(|v| v.as_f64()).unwrap_or(10000.0) as f32,
+        rms_eps: j
+            .get("rms_norm_eps")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(1e-6) as f32,
+        rope_theta: j
+            .get("rope_theta")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(10000.0) as f32,
         rope_style: RopeStyle::Neox,
     };
     cfg.validate()?;
@@ -178,13 +235,26 @@ fn config_from_json(path: &Path, j: &serde_json::Value, tensors: &BTreeMap<Strin
 
 impl WeightSource for HfDir {
     fn matrix(&self, name: &str) -> Result<QMatrix> {
-        let name = if name == "output.weight" && self.tied { "token_embd.weight" } else { name };
-        let hf = gguf_to_hf(name).ok_or_else(|| err(&self.dir, format!("no HF name for {name}")))?;
-        let t = self.tensors.get(&hf).ok_or_else(|| err(&self.dir, format!("missing tensor {hf}")))?;
+        let name = if name == "output.weight" && self.tied {
+            "token_embd.weight"
+        } else {
+            name
+        };
+        let hf =
+            gguf_to_hf(name).ok_or_else(|| err(&self.dir, format!("no HF name for {name}")))?;
+        let t = self
+            .tensors
+            .get(&hf)
+            .ok_or_else(|| err(&self.dir, format!("missing tensor {hf}")))?;
         let (rows, cols) = match t.shape.as_slice() {
             [n] => (1, *n),
             [r, c] => (*r, *c),
-            s => return Err(err(&self.dir, format!("tensor {hf} has shape {s:?}, expected a matrix"))),
+            s => {
+                return Err(err(
+                    &self.dir,
+                    format!("tensor {hf} has shape {s:?}, expected a matrix"),
+                ))
+            }
         };
         let bytes = Bytes::new(self.maps[t.file].clone(), t.start, t.len)?;
         Ok(QMatrix::new(t.ty, rows, cols, bytes)?)
@@ -204,9 +274,18 @@ mod tests {
 
     #[test]
     fn names_map() {
-        assert_eq!(gguf_to_hf("blk.3.attn_q.bias").as_deref(), Some("model.layers.3.self_attn.q_proj.bias"));
-        assert_eq!(gguf_to_hf("blk.11.ffn_down.weight").as_deref(), Some("model.layers.11.mlp.down_proj.weight"));
-        assert_eq!(gguf_to_hf("output_norm.weight").as_deref(), Some("model.norm.weight"));
+        assert_eq!(
+            gguf_to_hf("blk.3.attn_q.bias").as_deref(),
+            Some("model.layers.3.self_attn.q_proj.bias")
+        );
+        assert_eq!(
+            gguf_to_hf("blk.11.ffn_down.weight").as_deref(),
+            Some("model.layers.11.mlp.down_proj.weight")
+        );
+        assert_eq!(
+            gguf_to_hf("output_norm.weight").as_deref(),
+            Some("model.norm.weight")
+        );
         assert_eq!(gguf_to_hf("blk.0.bogus.weight"), None);
     }
 }

@@ -28,12 +28,26 @@ pub struct Linear {
 }
 
 impl Linear {
-    fn load(src: &dyn WeightSource, name: &str, rows: usize, cols: usize, bias: bool) -> Result<Self> {
+    fn load(
+        src: &dyn WeightSource,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        bias: bool,
+    ) -> Result<Self> {
         let w = src.matrix(&format!("{name}.weight"))?;
         if (w.rows(), w.cols()) != (rows, cols) {
-            return Err(Error::Config(format!("{name}.weight is {}x{}, expected {rows}x{cols}", w.rows(), w.cols())));
+            return Err(Error::Config(format!(
+                "{name}.weight is {}x{}, expected {rows}x{cols}",
+                w.rows(),
+                w.cols()
+            )));
         }
-        let b = if bias && src.has(&format!("{name}.bias")) { Some(src.vector(&format!("{name}.bias"))?) } else { None };
+        let b = if bias && src.has(&format!("{name}.bias")) {
+            Some(src.vector(&format!("{name}.bias"))?)
+        } else {
+            None
+        };
         if b.as_ref().is_some_and(|b| b.len() != rows) {
             return Err(Error::Config(format!("{name}.bias has the wrong length")));
         }
@@ -56,7 +70,10 @@ impl Linear {
         let mut outs: Vec<Tensor> = ls.iter().map(|l| Tensor::zeros(&[m, l.w.rows()])).collect();
         {
             let mats: Vec<&QMatrix> = ls.iter().map(|l| &l.w).collect();
-            let mut ys: Vec<&mut [f32]> = outs.iter_mut().map(|t| t.as_mut_slice()).collect::<std::result::Result<_, _>>()?;
+            let mut ys: Vec<&mut [f32]> = outs
+                .iter_mut()
+                .map(|t| t.as_mut_slice())
+                .collect::<std::result::Result<_, _>>()?;
             QMatrix::matmul_many(&mats, x.as_slice()?, m, &mut ys)?;
         }
         for (l, y) in ls.iter().zip(outs.iter_mut()) {
@@ -116,7 +133,10 @@ impl Weights {
         let vec_of = |name: String, n: usize| -> Result<Vec<f32>> {
             let v = src.vector(&name)?;
             if v.len() != n {
-                return Err(Error::Config(format!("{name} has {} elements, expected {n}", v.len())));
+                return Err(Error::Config(format!(
+                    "{name} has {} elements, expected {n}",
+                    v.len()
+                )));
             }
             Ok(v)
         };
@@ -137,13 +157,27 @@ impl Weights {
                 down: Linear::load(src, &format!("{p}.ffn_down"), h, c.ffn, false)?,
             });
         }
-        let output = if src.has("output.weight") { src.matrix("output.weight")? } else { embed.clone() };
+        let output = if src.has("output.weight") {
+            src.matrix("output.weight")?
+        } else {
+            embed.clone()
+        };
         for (name, m) in [("token_embd", &embed), ("output", &output)] {
             if (m.rows(), m.cols()) != (c.vocab, h) {
-                return Err(Error::Config(format!("{name} is {}x{}, expected {}x{h}", m.rows(), m.cols(), c.vocab)));
+                return Err(Error::Config(format!(
+                    "{name} is {}x{}, expected {}x{h}",
+                    m.rows(),
+                    m.cols(),
+                    c.vocab
+                )));
             }
         }
-        Ok(Self { embed, layers, norm: vec_of("output_norm.weight".into(), h)?, output })
+        Ok(Self {
+            embed,
+            layers,
+            norm: vec_of("output_norm.weight".into(), h)?,
+            output,
+        })
     }
 
     /// Bytes of all weight matrices (what a decode step streams).
@@ -151,7 +185,12 @@ impl Weights {
         let l: usize = self
             .layers
             .iter()
-            .map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down].iter().map(|x| x.weight().n_bytes()).sum::<usize>())
+            .map(|l| {
+                [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down]
+                    .iter()
+                    .map(|x| x.weight().n_bytes())
+                    .sum::<usize>()
+            })
             .sum();
         l + self.output.n_bytes()
     }

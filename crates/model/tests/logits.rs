@@ -41,8 +41,16 @@ struct Tol {
     max: f32,
 }
 
-const QWEN: Tol = Tol { top1: 0.99, p99: 0.75, max: 3.0 };
-const SMOLLM: Tol = Tol { top1: 0.975, p99: 1.5, max: 2.5 };
+const QWEN: Tol = Tol {
+    top1: 0.99,
+    p99: 0.75,
+    max: 3.0,
+};
+const SMOLLM: Tol = Tol {
+    top1: 0.975,
+    p99: 1.5,
+    max: 2.5,
+};
 
 #[derive(Deserialize)]
 struct SelfConsistency {
@@ -65,31 +73,60 @@ struct Fixture {
 
 fn check_model(name: &str, tol: &Tol) {
     let sc_path = common::fixtures().join("logits/self_consistency.json");
-    let sc: SelfConsistency = serde_json::from_slice(&std::fs::read(&sc_path).unwrap_or_default()).unwrap_or_else(|e| panic!("{}: {e}", sc_path.display()));
+    let sc: SelfConsistency = serde_json::from_slice(&std::fs::read(&sc_path).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{}: {e}", sc_path.display()));
     let dir = common::fixtures().join("logits");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&format!("{name}-")) && n.ends_with(".json")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{name}-")) && n.ends_with(".json"))
+        })
         .collect();
     files.sort();
-    assert!(files.len() >= 4, "expected ≥ 4 fixtures for {name} in {}", dir.display());
+    assert!(
+        files.len() >= 4,
+        "expected ≥ 4 fixtures for {name} in {}",
+        dir.display()
+    );
     let lm = common::load(name);
     let m = &lm.transformer;
     for f in files {
-        let fx: Fixture = serde_json::from_slice(&std::fs::read(&f).unwrap_or_default()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        assert!(fx.tokens.len() >= 256 && fx.positions.len() == fx.tokens.len(), "{}", f.display());
-        let mut kv = DenseKv::new(m.config.attn(fx.tokens.len() + fx.greedy.len() + 1), KvDtype::F16).expect("kv");
+        let fx: Fixture = serde_json::from_slice(&std::fs::read(&f).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(
+            fx.tokens.len() >= 256 && fx.positions.len() == fx.tokens.len(),
+            "{}",
+            f.display()
+        );
+        let mut kv = DenseKv::new(
+            m.config.attn(fx.tokens.len() + fx.greedy.len() + 1),
+            KvDtype::F16,
+        )
+        .expect("kv");
         let mut rows: Vec<f32> = Vec::new();
         for c in fx.tokens.chunks(256) {
-            rows.extend(m.forward(c, &mut kv, Phase::Prefill, Logits::All).expect("forward").into_vec().expect("cpu"));
+            rows.extend(
+                m.forward(c, &mut kv, Phase::Prefill, Logits::All)
+                    .expect("forward")
+                    .into_vec()
+                    .expect("cpu"),
+            );
         }
         let v = m.config.vocab;
         let (mut compared, mut agree) = (0, 0);
         let mut per_pos: Vec<f32> = Vec::with_capacity(fx.positions.len());
         for (p, pos) in fx.positions.iter().enumerate() {
             let ours = &rows[p * v..(p + 1) * v];
-            per_pos.push(pos.ids.iter().zip(&pos.logits).map(|(id, l)| (ours[*id as usize] - l).abs()).fold(0.0f32, f32::max));
+            per_pos.push(
+                pos.ids
+                    .iter()
+                    .zip(&pos.logits)
+                    .map(|(id, l)| (ours[*id as usize] - l).abs())
+                    .fold(0.0f32, f32::max),
+            );
             if pos.logits[0] - pos.logits[1] > MARGIN {
                 compared += 1;
                 agree += usize::from(vkv_kernels::ops::argmax(ours) as u32 == pos.ids[0]);
@@ -101,11 +138,27 @@ fn check_model(name: &str, tol: &Tol) {
         for _ in 0..fx.greedy.len() {
             let t = vkv_kernels::ops::argmax(&last) as u32;
             greedy.push(t);
-            last = m.forward(&[t], &mut kv, Phase::Decode, Logits::Last).expect("decode").into_vec().expect("cpu");
+            last = m
+                .forward(&[t], &mut kv, Phase::Decode, Logits::Last)
+                .expect("decode")
+                .into_vec()
+                .expect("cpu");
         }
-        let same = greedy.iter().zip(&fx.greedy).take_while(|(a, b)| a == b).count();
-        let fname = f.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        let (worst, max_d) = per_pos.iter().copied().enumerate().fold((0, 0.0f32), |a, (i, d)| if d > a.1 { (i, d) } else { a });
+        let same = greedy
+            .iter()
+            .zip(&fx.greedy)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let fname = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        let (worst, max_d) = per_pos
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, 0.0f32), |a, (i, d)| if d > a.1 { (i, d) } else { a });
         let mut sorted = per_pos.clone();
         sorted.sort_by(|a, b| a.total_cmp(b));
         let p99 = sorted[((sorted.len() as f64 * 0.99) as usize).min(sorted.len() - 1)];
@@ -117,11 +170,27 @@ fn check_model(name: &str, tol: &Tol) {
             fx.greedy.len()
         );
         let rate = agree as f64 / compared.max(1) as f64;
-        assert!(rate >= tol.top1, "{fname}: top-1 agreement {rate:.4} < {}", tol.top1);
-        assert!(p99 <= tol.p99, "{fname}: p99 max |Δlogit| {p99} > {}", tol.p99);
-        assert!(max_d <= tol.max, "{fname}: max |Δlogit| {max_d} > {} at position {worst}", tol.max);
+        assert!(
+            rate >= tol.top1,
+            "{fname}: top-1 agreement {rate:.4} < {}",
+            tol.top1
+        );
+        assert!(
+            p99 <= tol.p99,
+            "{fname}: p99 max |Δlogit| {p99} > {}",
+            tol.p99
+        );
+        assert!(
+            max_d <= tol.max,
+            "{fname}: max |Δlogit| {max_d} > {} at position {worst}",
+            tol.max
+        );
         if llama_greedy >= fx.greedy.len() {
-            assert_eq!(same, fx.greedy.len(), "{fname}: greedy continuation diverges at {same} where llama.cpp's own runs agree");
+            assert_eq!(
+                same,
+                fx.greedy.len(),
+                "{fname}: greedy continuation diverges at {same} where llama.cpp's own runs agree"
+            );
         }
     }
 }

@@ -27,7 +27,14 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
         anyhow::bail!("--llama-cpp needs a GGUF model");
     }
     let threads = rayon::current_num_threads();
-    let spec = BenchSpec { depths: a.context.clone(), modes: modes.clone(), n_prompt: a.n_prompt, n_gen: a.n_gen, chunk: vkv_engine::PREFILL_CHUNK, seed: 1234 };
+    let spec = BenchSpec {
+        depths: a.context.clone(),
+        modes: modes.clone(),
+        n_prompt: a.n_prompt,
+        n_gen: a.n_gen,
+        chunk: vkv_engine::PREFILL_CHUNK,
+        seed: 1234,
+    };
     let (do_pp, do_tg) = match a.only.as_deref() {
         None => (true, true),
         Some("pp") => (true, false),
@@ -41,15 +48,32 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     };
     for &d in &spec.depths {
         if d + extra > model.config.context_length {
-            anyhow::bail!("depth {d} + {extra} tokens exceeds the model's context {} (use a depth ≤ {})", model.config.context_length, model.config.context_length.saturating_sub(extra));
+            anyhow::bail!(
+                "depth {d} + {extra} tokens exceeds the model's context {} (use a depth ≤ {})",
+                model.config.context_length,
+                model.config.context_length.saturating_sub(extra)
+            );
         }
     }
-    eprintln!("model {} ({}), {threads} threads, pp{} / tg{}, {} reps", name, src.path().display(), a.n_prompt, a.n_gen, a.reps);
+    eprintln!(
+        "model {} ({}), {threads} threads, pp{} / tg{}, {} reps",
+        name,
+        src.path().display(),
+        a.n_prompt,
+        a.n_gen,
+        a.reps
+    );
     let mut samples: Vec<Sample> = Vec::new();
     let mut memory = Vec::new();
     for &depth in &spec.depths {
-        let bar = new_bar(depth as u64, &format!("fill to depth {depth}, then fork into {}", a.kv), false);
-        let mut prepared = prepare_modes(model, &modes, depth, &spec, &mut |n| bar.set_position(n as u64))?;
+        let bar = new_bar(
+            depth as u64,
+            &format!("fill to depth {depth}, then fork into {}", a.kv),
+            false,
+        );
+        let mut prepared = prepare_modes(model, &modes, depth, &spec, &mut |n| {
+            bar.set_position(n as u64)
+        })?;
         bar.finish_and_clear();
         for p in &prepared {
             memory.push((p.mode().to_string(), depth, p.memory()));
@@ -73,13 +97,21 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
                 bar.inc(1);
             }
             if let Some(l) = &llama {
-                let (p, g) = (if do_pp { a.n_prompt } else { 0 }, if do_tg { a.n_gen } else { 0 });
+                let (p, g) = (
+                    if do_pp { a.n_prompt } else { 0 },
+                    if do_tg { a.n_gen } else { 0 },
+                );
                 samples.extend(l.run_block(src.path(), threads, depth, p, g, n)?);
             }
         }
         bar.finish_and_clear();
     }
-    print_table(&samples, &modes, llama.as_ref().map(|l| l.fa.as_slice()), &spec);
+    print_table(
+        &samples,
+        &modes,
+        llama.as_ref().map(|l| l.fa.as_slice()),
+        &spec,
+    );
     if let Some(dir) = &a.out {
         let cfg = serde_json::json!({"model": name, "model_path": src.path(), "model_sha256": super::eval::model_sha256(src.path())?, "threads": threads,
             "n_prompt": a.n_prompt, "n_gen": a.n_gen, "reps": a.reps, "depths": a.context, "kv": a.kv, "llama_cpp": a.llama_cpp});
@@ -97,12 +129,19 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
 }
 
 fn med(samples: &[Sample], kv: &str, depth: usize, test: &str) -> Option<f64> {
-    let v: Vec<f64> = samples.iter().filter(|s| s.kv == kv && s.depth == depth && s.test == test).map(Sample::tps).collect();
+    let v: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.kv == kv && s.depth == depth && s.test == test)
+        .map(Sample::tps)
+        .collect();
     (!v.is_empty()).then(|| median(&v))
 }
 
 fn summary(samples: &[Sample]) -> Vec<serde_json::Value> {
-    let mut keys: Vec<(String, usize, &str)> = samples.iter().map(|s| (s.kv.clone(), s.depth, s.test)).collect();
+    let mut keys: Vec<(String, usize, &str)> = samples
+        .iter()
+        .map(|s| (s.kv.clone(), s.depth, s.test))
+        .collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
@@ -132,11 +171,16 @@ fn print_table(samples: &[Sample], modes: &[KvMode], llama_fa: Option<&[u8]>, sp
     println!("{header}\n|---|{}", "---:|".repeat(cols - 1));
     for test in ["pp", "tg"] {
         for &depth in &spec.depths {
-            let ours: Vec<Option<f64>> = names.iter().map(|m| med(samples, m, depth, test)).collect();
+            let ours: Vec<Option<f64>> =
+                names.iter().map(|m| med(samples, m, depth, test)).collect();
             if ours.iter().all(Option::is_none) {
                 continue;
             }
-            let n = if test == "pp" { spec.n_prompt } else { spec.n_gen };
+            let n = if test == "pp" {
+                spec.n_prompt
+            } else {
+                spec.n_gen
+            };
             let cell = |v: Option<f64>| v.map_or(" – |".into(), |v| format!(" {v:.1} |"));
             let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
                 (Some(a), Some(b)) => format!(" {:.2}× |", a / b),
@@ -146,7 +190,17 @@ fn print_table(samples: &[Sample], modes: &[KvMode], llama_fa: Option<&[u8]>, sp
             for o in &ours {
                 line.push_str(&cell(*o));
             }
-            let l: Vec<Option<f64>> = fa.iter().map(|f| med(samples, &vkv_eval::llama_cpp::label(i64::from(*f)), depth, test)).collect();
+            let l: Vec<Option<f64>> = fa
+                .iter()
+                .map(|f| {
+                    med(
+                        samples,
+                        &vkv_eval::llama_cpp::label(i64::from(*f)),
+                        depth,
+                        test,
+                    )
+                })
+                .collect();
             for v in &l {
                 line.push_str(&cell(*v));
             }

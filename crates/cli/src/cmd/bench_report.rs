@@ -11,8 +11,19 @@ use vkv_eval::stats::median;
 use vkv_eval::timed::peak_rss_bytes;
 use vkv_kv::MemoryUsage;
 
-fn med(samples: &[Sample], kv: &str, depth: usize, test: &str, f: fn(&Sample) -> f64) -> Option<f64> {
-    let v: Vec<f64> = samples.iter().filter(|s| s.kv == kv && s.depth == depth && s.test == test).map(f).filter(|x| x.is_finite()).collect();
+fn med(
+    samples: &[Sample],
+    kv: &str,
+    depth: usize,
+    test: &str,
+    f: fn(&Sample) -> f64,
+) -> Option<f64> {
+    let v: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.kv == kv && s.depth == depth && s.test == test)
+        .map(f)
+        .filter(|x| x.is_finite())
+        .collect();
     (!v.is_empty()).then(|| median(&v))
 }
 
@@ -20,10 +31,21 @@ fn cell(v: Option<f64>, prec: usize) -> String {
     v.map_or("–".into(), |v| format!("{v:.prec$}"))
 }
 
-pub fn write(dir: &Path, cfg: &serde_json::Value, samples: &[Sample], modes: &[KvMode], spec: &BenchSpec, memory: &[(String, usize, MemoryUsage)]) -> anyhow::Result<()> {
+pub fn write(
+    dir: &Path,
+    cfg: &serde_json::Value,
+    samples: &[Sample],
+    modes: &[KvMode],
+    spec: &BenchSpec,
+    memory: &[(String, usize, MemoryUsage)],
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut names: Vec<String> = modes.iter().map(ToString::to_string).collect();
-    let mut llama: Vec<String> = samples.iter().filter(|s| s.kv.starts_with("llama.cpp")).map(|s| s.kv.clone()).collect();
+    let mut llama: Vec<String> = samples
+        .iter()
+        .filter(|s| s.kv.starts_with("llama.cpp"))
+        .map(|s| s.kv.clone())
+        .collect();
     llama.sort();
     llama.dedup();
     names.extend(llama);
@@ -40,8 +62,13 @@ pub fn write(dir: &Path, cfg: &serde_json::Value, samples: &[Sample], modes: &[K
     let mib = |b: usize| format!("{:.1}", b as f64 / 1048576.0);
     for &d in &spec.depths {
         for n in &names {
-            let attn = med(samples, n, d, "tg", |s| s.attn_secs / s.tokens.max(1) as f64 * 1e3);
-            let mem = memory.iter().find(|(m, dd, _)| m == n && *dd == d).map(|x| x.2);
+            let attn = med(samples, n, d, "tg", |s| {
+                s.attn_secs / s.tokens.max(1) as f64 * 1e3
+            });
+            let mem = memory
+                .iter()
+                .find(|(m, dd, _)| m == n && *dd == d)
+                .map(|x| x.2);
             md.push_str(&format!(
                 "| {d} | {n} | {} | {} | {} | {} | {} | {} |\n",
                 cell(med(samples, n, d, "pp", Sample::tps), 1),
@@ -53,9 +80,27 @@ pub fn write(dir: &Path, cfg: &serde_json::Value, samples: &[Sample], modes: &[K
             ));
         }
     }
-    let legend: Vec<String> = names.iter().zip(plot::SERIES_COLORS).map(|(n, (c, _))| format!("{c} = {n}")).collect();
-    for (file, test, f) in [("bench-pp.png", "pp", Sample::tps as fn(&Sample) -> f64), ("bench-tg.png", "tg", Sample::tps), ("bench-attn.png", "tg", |s: &Sample| s.attn_secs / s.tokens.max(1) as f64 * 1e3)] {
-        let series: Vec<Vec<(f64, f64)>> = names.iter().map(|n| spec.depths.iter().filter_map(|&d| med(samples, n, d, test, f).map(|v| (d as f64, v))).collect()).collect();
+    let legend: Vec<String> = names
+        .iter()
+        .zip(plot::SERIES_COLORS)
+        .map(|(n, (c, _))| format!("{c} = {n}"))
+        .collect();
+    for (file, test, f) in [
+        ("bench-pp.png", "pp", Sample::tps as fn(&Sample) -> f64),
+        ("bench-tg.png", "tg", Sample::tps),
+        ("bench-attn.png", "tg", |s: &Sample| {
+            s.attn_secs / s.tokens.max(1) as f64 * 1e3
+        }),
+    ] {
+        let series: Vec<Vec<(f64, f64)>> = names
+            .iter()
+            .map(|n| {
+                spec.depths
+                    .iter()
+                    .filter_map(|&d| med(samples, n, d, test, f).map(|v| (d as f64, v)))
+                    .collect()
+            })
+            .collect();
         plot::lines(&dir.join(file), &series)?;
     }
     md.push_str(&format!(

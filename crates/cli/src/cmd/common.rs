@@ -15,7 +15,12 @@ pub fn load_model(home: &Path, a: &ModelArgs) -> anyhow::Result<LoadedModel> {
     let src = loader::resolve(&a.model, home, &Bar::bytes())?;
     let t0 = Instant::now();
     let lm = loader::load(&src)?;
-    eprintln!("loaded {} from {} in {:.2}s", lm.name, src.path().display(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "loaded {} from {} in {:.2}s",
+        lm.name,
+        src.path().display(),
+        t0.elapsed().as_secs_f64()
+    );
     Ok(lm)
 }
 

@@ -31,7 +31,12 @@ pub fn load(home: &Path, model: &str) -> anyhow::Result<(LoadedModel, String)> {
     let src = loader::resolve(model, home, &Bar::bytes())?;
     let t0 = Instant::now();
     let lm = loader::load(&src)?;
-    eprintln!("loaded {} from {} in {:.2}s", lm.name, src.path().display(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "loaded {} from {} in {:.2}s",
+        lm.name,
+        src.path().display(),
+        t0.elapsed().as_secs_f64()
+    );
     let sha = model_sha256(src.path())?;
     Ok((lm, sha))
 }
@@ -76,8 +81,23 @@ impl RunProgress for Bars {
     fn cell(&mut self, r: &CellResult) {
         self.cells += 1;
         self.score += r.score;
-        self.bar.set_message(format!("{}/{} cells, mean score {:.2}", self.cells, self.total, self.score / self.cells as f64));
-        self.bar.suspend(|| eprintln!("{:<22} {:>6} tok  depth {:<5} kv {:<9} score {:.2}  {:?}", r.task, r.prompt_tokens, r.depth.map_or("-".into(), |d| format!("{d:.2}")), r.kv, r.score, r.output.trim()));
+        self.bar.set_message(format!(
+            "{}/{} cells, mean score {:.2}",
+            self.cells,
+            self.total,
+            self.score / self.cells as f64
+        ));
+        self.bar.suspend(|| {
+            eprintln!(
+                "{:<22} {:>6} tok  depth {:<5} kv {:<9} score {:.2}  {:?}",
+                r.task,
+                r.prompt_tokens,
+                r.depth.map_or("-".into(), |d| format!("{d:.2}")),
+                r.kv,
+                r.score,
+                r.output.trim()
+            )
+        });
     }
 }
 
@@ -86,7 +106,11 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
     let mut spec = if a.quick {
         SuiteSpec::quick(suite, a.seed)
     } else {
-        let lengths = a.context.iter().map(|s| parse_length(s)).collect::<anyhow::Result<Vec<_>>>()?;
+        let lengths = a
+            .context
+            .iter()
+            .map(|s| parse_length(s))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         SuiteSpec::new(suite, lengths, a.seed)
     };
     if !a.depths.is_empty() {
@@ -104,29 +128,82 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let hay = Haystack::new(&hay_text.id, &hay_text.text, &lm.tokenizer)?;
     let cells = spec.cells(&lm.tokenizer, &hay)?;
-    eprintln!("{} cells generated in {:.1}s (haystack {}: {} tokens)", cells.len(), t0.elapsed().as_secs_f64(), hay.name, hay.total_tokens());
+    eprintln!(
+        "{} cells generated in {:.1}s (haystack {}: {} tokens)",
+        cells.len(),
+        t0.elapsed().as_secs_f64(),
+        hay.name,
+        hay.total_tokens()
+    );
     if a.show_prompt {
         if let Some(c) = cells.first() {
-            println!("{}\n--- {} tokens; expected {:?}", c.text, c.tokens.len(), c.expected);
+            println!(
+                "{}\n--- {} tokens; expected {:?}",
+                c.text,
+                c.tokens.len(),
+                c.expected
+            );
         }
         return Ok(());
     }
-    let prov = Provenance { model: lm.name.clone(), model_path: lm.source.path().to_path_buf(), model_sha256: sha, haystack: hay_text.id.clone(), haystack_sha256: hay_text.sha256.clone() };
-    let dir = a.out.clone().unwrap_or_else(|| home.join("eval").join(spec.run_id(&prov)));
+    let prov = Provenance {
+        model: lm.name.clone(),
+        model_path: lm.source.path().to_path_buf(),
+        model_sha256: sha,
+        haystack: hay_text.id.clone(),
+        haystack_sha256: hay_text.sha256.clone(),
+    };
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| home.join("eval").join(spec.run_id(&prov)));
     let run = Run::open(&dir, &spec, &prov, &modes)?;
     let done = run.finished(&cells, &modes)?;
     let todo_cells = cells.len() * modes.len() - done.len();
     // Each prompt is prefilled once per prefill storage type, for all the modes sharing it.
-    let pending = |m: &KvMode, c: &vkv_eval::tasks::TaskSample| !done.iter().any(|r| r.key == c.key() && r.kv == m.to_string());
+    let pending = |m: &KvMode, c: &vkv_eval::tasks::TaskSample| {
+        !done
+            .iter()
+            .any(|r| r.key == c.key() && r.kv == m.to_string())
+    };
     let groups = KvMode::prefill_groups(&modes);
-    let todo_tokens: usize = cells.iter().map(|c| c.tokens.len() * groups.iter().filter(|(_, g)| g.iter().any(|m| pending(m, c))).count()).sum();
-    eprintln!("run directory {} — {} cells done, {todo_cells} to run (≤ {todo_tokens} prompt tokens)", dir.display(), done.len());
+    let todo_tokens: usize = cells
+        .iter()
+        .map(|c| {
+            c.tokens.len()
+                * groups
+                    .iter()
+                    .filter(|(_, g)| g.iter().any(|m| pending(m, c)))
+                    .count()
+        })
+        .sum();
+    eprintln!(
+        "run directory {} — {} cells done, {todo_cells} to run (≤ {todo_tokens} prompt tokens)",
+        dir.display(),
+        done.len()
+    );
     let bar = new_bar(todo_tokens as u64, "prefill tokens", false);
-    let mut bars = Bars { bar, cells: 0, total: todo_cells, score: 0.0 };
-    let results = if a.report_only { done } else { run.run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut bars)? };
+    let mut bars = Bars {
+        bar,
+        cells: 0,
+        total: todo_cells,
+        score: 0.0,
+    };
+    let results = if a.report_only {
+        done
+    } else {
+        run.run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut bars)?
+    };
     bars.bar.finish_and_clear();
     let names: Vec<String> = modes.iter().map(ToString::to_string).collect();
-    let md = vkv_eval::report::write(&dir, &spec, &prov, &names, &results, t0.elapsed().as_secs_f64())?;
+    let md = vkv_eval::report::write(
+        &dir,
+        &spec,
+        &prov,
+        &names,
+        &results,
+        t0.elapsed().as_secs_f64(),
+    )?;
     println!("{md}");
     eprintln!("report: {}/report.md, report.json, *.png", dir.display());
     Ok(())

@@ -22,9 +22,24 @@ pub fn run(home: &Path, a: EvalPplArgs) -> anyhow::Result<()> {
     // llama-perplexity's -f drops one trailing newline; tokenized once with add_special.
     let body = text.text.strip_suffix('\n').unwrap_or(&text.text);
     let t0 = Instant::now();
-    let tokens = lm.tokenizer.encode(body, EncodeOptions { add_special: true, parse_special: false })?;
-    eprintln!("{}: {} tokens (tokenized in {:.1}s)", text.id, tokens.len(), t0.elapsed().as_secs_f64());
-    let bos = if lm.tokenizer.add_bos() { lm.tokenizer.bos() } else { None };
+    let tokens = lm.tokenizer.encode(
+        body,
+        EncodeOptions {
+            add_special: true,
+            parse_special: false,
+        },
+    )?;
+    eprintln!(
+        "{}: {} tokens (tokenized in {:.1}s)",
+        text.id,
+        tokens.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let bos = if lm.tokenizer.add_bos() {
+        lm.tokenizer.bos()
+    } else {
+        None
+    };
     let method = match a.stride {
         Some(s) => format!("sliding window: windows of {} tokens every {s} tokens, each scoring its last {s} predictions", a.context),
         None => format!("llama-perplexity: non-overlapping chunks of {} tokens, second half scored", a.context),
@@ -39,8 +54,30 @@ pub fn run(home: &Path, a: EvalPplArgs) -> anyhow::Result<()> {
             bar.set_message(format!("ppl {m}: {p:.4}"));
         };
         let r = match a.stride {
-            Some(s) => ppl_window::perplexity_sliding(model, &tokens, m, ppl_window::SlidingSpec { n_ctx: a.context, stride: s, n_windows: a.chunks, batch: vkv_engine::PREFILL_CHUNK }, &mut cb)?,
-            None => perplexity(model, &tokens, bos, m, &PplSpec { n_ctx: a.context, n_chunks: a.chunks, batch: vkv_engine::PREFILL_CHUNK }, &mut cb)?,
+            Some(s) => ppl_window::perplexity_sliding(
+                model,
+                &tokens,
+                m,
+                ppl_window::SlidingSpec {
+                    n_ctx: a.context,
+                    stride: s,
+                    n_windows: a.chunks,
+                    batch: vkv_engine::PREFILL_CHUNK,
+                },
+                &mut cb,
+            )?,
+            None => perplexity(
+                model,
+                &tokens,
+                bos,
+                m,
+                &PplSpec {
+                    n_ctx: a.context,
+                    n_chunks: a.chunks,
+                    batch: vkv_engine::PREFILL_CHUNK,
+                },
+                &mut cb,
+            )?,
         };
         bar.finish_and_clear();
         rows.push((r, t.elapsed().as_secs_f64()));
@@ -48,7 +85,10 @@ pub fn run(home: &Path, a: EvalPplArgs) -> anyhow::Result<()> {
     let prov = json!({"model": lm.name, "model_path": lm.source.path(), "model_sha256": sha, "text": text.id, "text_path": text.path, "text_sha256": text.sha256, "tokens": tokens.len()});
     let cfg = json!({"context": a.context, "chunks": a.chunks, "stride": a.stride, "kv": a.kv, "batch": vkv_engine::PREFILL_CHUNK, "threads": rayon::current_num_threads(), "method": method});
     let id = vkv_eval::data::sha256_hex(format!("{prov}{cfg}").as_bytes());
-    let dir = a.out.clone().unwrap_or_else(|| home.join("eval").join(format!("ppl-{}", &id[..10])));
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| home.join("eval").join(format!("ppl-{}", &id[..10])));
     std::fs::create_dir_all(&dir)?;
     let mut md = format!(
         "## Perplexity — {} on `{}`\n\n{method}. Model sha256 `{sha}`, text sha256 `{}` ({} tokens).\n\n| KV mode | PPL | ± | chunks | tokens scored | seconds |{}\n|---|---:|---:|---:|---:|---:|{}\n",
@@ -60,17 +100,39 @@ pub fn run(home: &Path, a: EvalPplArgs) -> anyhow::Result<()> {
         if a.reference.is_some() { "---:|---:|" } else { "" }
     );
     for (r, secs) in &rows {
-        md.push_str(&format!("| {} | {:.4} | {:.4} | {} | {} | {secs:.0} |", r.kv, r.ppl, r.ppl_err, r.chunks, r.count));
+        md.push_str(&format!(
+            "| {} | {:.4} | {:.4} | {} | {} | {secs:.0} |",
+            r.kv, r.ppl, r.ppl_err, r.chunks, r.count
+        ));
         if let Some(reference) = a.reference {
-            md.push_str(&format!(" {reference:.4} | {:+.2} |", (r.ppl / reference - 1.0) * 100.0));
+            md.push_str(&format!(
+                " {reference:.4} | {:+.2} |",
+                (r.ppl / reference - 1.0) * 100.0
+            ));
         }
         md.push('\n');
     }
     let png = "ppl-running.png";
-    let series: Vec<Vec<(f64, f64)>> = rows.iter().map(|(r, _)| r.running.iter().enumerate().map(|(i, p)| ((i + 1) as f64, *p)).collect()).collect();
+    let series: Vec<Vec<(f64, f64)>> = rows
+        .iter()
+        .map(|(r, _)| {
+            r.running
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ((i + 1) as f64, *p))
+                .collect()
+        })
+        .collect();
     plot::lines(&dir.join(png), &series)?;
-    let legend: Vec<String> = rows.iter().zip(plot::SERIES_COLORS).map(|((r, _), (c, _))| format!("{c} = {}", r.kv)).collect();
-    md.push_str(&format!("\nRunning PPL after each chunk: `{png}` (x: chunk, y: PPL; {}).\n", legend.join(", ")));
+    let legend: Vec<String> = rows
+        .iter()
+        .zip(plot::SERIES_COLORS)
+        .map(|((r, _), (c, _))| format!("{c} = {}", r.kv))
+        .collect();
+    md.push_str(&format!(
+        "\nRunning PPL after each chunk: `{png}` (x: chunk, y: PPL; {}).\n",
+        legend.join(", ")
+    ));
     let j = json!({"provenance": prov, "config": cfg, "reference": a.reference, "results": rows.iter().map(|(r, s)| json!({"result": r, "seconds": s})).collect::<Vec<_>>()});
     std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(&j)?)?;
     std::fs::write(dir.join("report.md"), &md)?;

@@ -15,7 +15,8 @@ use crate::progress::new_bar;
 pub fn run(home: &Path, a: GenerateArgs) -> anyhow::Result<()> {
     let text = match (&a.prompt, &a.prompt_file) {
         (Some(p), _) => p.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("cannot read prompt file {}", f.display()))?,
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read prompt file {}", f.display()))?,
         (None, None) => anyhow::bail!("give a prompt with --prompt TEXT or --prompt-file FILE"),
     };
     if text.trim().is_empty() {
@@ -25,8 +26,18 @@ pub fn run(home: &Path, a: GenerateArgs) -> anyhow::Result<()> {
     let _: vkv_engine::KvMode = a.model.kv.parse()?;
     let lm = common::load_model(home, &a.model)?;
     let tok = &lm.tokenizer;
-    let text = if a.chat { ChatTemplate::for_tokenizer(tok)?.render(&[ChatMessage::new("user", text)], true)? } else { text };
-    let prompt = tok.encode(&text, EncodeOptions { add_special: true, parse_special: a.chat })?;
+    let text = if a.chat {
+        ChatTemplate::for_tokenizer(tok)?.render(&[ChatMessage::new("user", text)], true)?
+    } else {
+        text
+    };
+    let prompt = tok.encode(
+        &text,
+        EncodeOptions {
+            add_special: true,
+            parse_special: a.chat,
+        },
+    )?;
     if prompt.is_empty() {
         anyhow::bail!("the prompt tokenizes to nothing");
     }
@@ -44,7 +55,11 @@ pub fn run(home: &Path, a: GenerateArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err: Option<std::io::Error> = None;
-    let opts = GenerateOptions { max_tokens: a.max_tokens, sampler: Sampler::new(common::sampling(&a.sampling)), is_eog: &|t| tok.is_end_of_generation(t) };
+    let opts = GenerateOptions {
+        max_tokens: a.max_tokens,
+        sampler: Sampler::new(common::sampling(&a.sampling)),
+        is_eog: &|t| tok.is_end_of_generation(t),
+    };
     let (_, stats) = generate(
         &lm.transformer,
         kv.as_mut(),

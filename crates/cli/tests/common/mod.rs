@@ -5,7 +5,12 @@ use std::process::{Command, Output};
 
 /// Run the built `vkv` with `--home home`.
 pub fn vkv(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vkv")).arg("--home").arg(home).args(args).output().expect("run vkv")
+    Command::new(env!("CARGO_BIN_EXE_vkv"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .output()
+        .expect("run vkv")
 }
 
 /// The home the developer's (or CI's) pulled models live in: `$VKV_HOME`, else `~/.cache/vectorkv`.
@@ -22,7 +27,11 @@ pub fn smollm() -> PathBuf {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ONCE.get_or_init(|| {
         let out = vkv(&home(), &["pull", "smollm2-135m"]);
-        assert!(out.status.success(), "pull failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pull failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let s = String::from_utf8_lossy(&out.stdout);
         PathBuf::from(s.trim().rsplit(": ").next().expect("path line"))
     })
@@ -36,5 +45,9 @@ pub fn assert_clear_error(out: &Output, needle: &str) {
     assert!(!err.contains("panicked"), "panic: {err}");
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(lines.len(), 1, "one error line expected: {err}");
-    assert!(lines[0].contains(needle), "error line {:?} should mention {needle:?}", lines[0]);
+    assert!(
+        lines[0].contains(needle),
+        "error line {:?} should mention {needle:?}",
+        lines[0]
+    );
 }

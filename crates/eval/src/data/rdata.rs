@@ -46,7 +46,11 @@ impl Reader<'_> {
         format!("R serialization: {msg} at byte {}", self.p)
     }
     fn bytes(&mut self, n: usize) -> std::result::Result<&[u8], String> {
-        let end = self.p.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| self.err("truncated"))?;
+        let end = self
+            .p
+            .checked_add(n)
+            .filter(|&e| e <= self.b.len())
+            .ok_or_else(|| self.err("truncated"))?;
         let s = &self.b[self.p..end];
         self.p = end;
         Ok(s)
@@ -89,7 +93,11 @@ impl Reader<'_> {
                 if idx == 0 {
                     idx = self.len()?;
                 }
-                return self.refs.get(idx.wrapping_sub(1)).cloned().ok_or_else(|| self.err("bad reference"));
+                return self
+                    .refs
+                    .get(idx.wrapping_sub(1))
+                    .cloned()
+                    .ok_or_else(|| self.err("bad reference"));
             }
             1 => {
                 let RValue::Char(Some(name)) = self.item()? else {
@@ -107,7 +115,11 @@ impl Reader<'_> {
                 let n = usize::try_from(n).map_err(|_| self.err("bad string length"))?;
                 let raw = self.bytes(n)?;
                 let latin1 = (flags >> 12) & 4 != 0 && (flags >> 12) & 8 == 0;
-                let s = if latin1 { raw.iter().map(|&c| c as char).collect() } else { String::from_utf8(raw.to_vec()).map_err(|_| self.err("invalid UTF-8"))? };
+                let s = if latin1 {
+                    raw.iter().map(|&c| c as char).collect()
+                } else {
+                    String::from_utf8(raw.to_vec()).map_err(|_| self.err("invalid UTF-8"))?
+                };
                 return Ok(RValue::Char(Some(s)));
             }
             2 | 6 => {
@@ -148,18 +160,30 @@ impl Reader<'_> {
             }
             19 | 20 => {
                 let n = self.len()?;
-                let v = (0..n).map(|_| self.item()).collect::<std::result::Result<Vec<_>, _>>()?;
+                let v = (0..n)
+                    .map(|_| self.item())
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
                 RValue::List(v, None)
             }
             10 | 13 => {
                 let n = self.len()?;
                 let s = self.bytes(4 * n)?;
-                RValue::Int(s.chunks_exact(4).map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect())
+                RValue::Int(
+                    s.chunks_exact(4)
+                        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect(),
+                )
             }
             14 => {
                 let n = self.len()?;
                 let s = self.bytes(8 * n)?;
-                RValue::Real(s.chunks_exact(8).map(|c| f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect())
+                RValue::Real(
+                    s.chunks_exact(8)
+                        .map(|c| {
+                            f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                        })
+                        .collect(),
+                )
             }
             24 => {
                 let n = self.len()?;
@@ -173,10 +197,15 @@ impl Reader<'_> {
         let attrs = self.item()?;
         Ok(match (v, attrs) {
             (RValue::List(items, _), RValue::Pairs(a)) => {
-                let names = a.into_iter().find(|(k, _)| k.as_deref() == Some("names")).and_then(|(_, v)| match v {
-                    RValue::Str(s) => Some(s.into_iter().map(Option::unwrap_or_default).collect()),
-                    _ => None,
-                });
+                let names = a
+                    .into_iter()
+                    .find(|(k, _)| k.as_deref() == Some("names"))
+                    .and_then(|(_, v)| match v {
+                        RValue::Str(s) => {
+                            Some(s.into_iter().map(Option::unwrap_or_default).collect())
+                        }
+                        _ => None,
+                    });
                 RValue::List(items, names)
             }
             (v, _) => v,
@@ -193,34 +222,57 @@ fn sym_name(v: RValue) -> Option<String> {
 
 /// Unserialize one R XDR stream.
 pub fn unserialize(buf: &[u8]) -> std::result::Result<RValue, String> {
-    let mut r = Reader { b: buf, p: 0, refs: Vec::new() };
+    let mut r = Reader {
+        b: buf,
+        p: 0,
+        refs: Vec::new(),
+    };
     r.header()?;
     r.item()
 }
 
 /// One `Rdata.rdb` entry: `[u32 BE length][zlib stream]`, checked against the length.
 pub fn rdb_entry(rdb: &[u8], offset: usize, length: usize) -> std::result::Result<Vec<u8>, String> {
-    let blob = offset.checked_add(length).and_then(|end| rdb.get(offset..end)).ok_or("entry outside the file")?;
+    let blob = offset
+        .checked_add(length)
+        .and_then(|end| rdb.get(offset..end))
+        .ok_or("entry outside the file")?;
     if blob.len() < 5 {
         return Err("entry too short".into());
     }
     let n = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
     let mut out = Vec::with_capacity(n);
-    flate2::read::ZlibDecoder::new(&blob[4..]).read_to_end(&mut out).map_err(|e| format!("zlib: {e}"))?;
+    flate2::read::ZlibDecoder::new(&blob[4..])
+        .read_to_end(&mut out)
+        .map_err(|e| format!("zlib: {e}"))?;
     if out.len() != n {
-        return Err(format!("entry inflates to {} bytes, header says {n}", out.len()));
+        return Err(format!(
+            "entry inflates to {} bytes, header says {n}",
+            out.len()
+        ));
     }
     Ok(out)
 }
 
 /// Every variable of a lazy-load database that is a character vector, as text: its elements
 /// joined with `\n` plus a final `\n`, in the index's order.
-pub fn character_vectors(rdx_path: &Path, rdx: &[u8], rdb_path: &Path, rdb: &[u8]) -> Result<Vec<(String, String)>> {
+pub fn character_vectors(
+    rdx_path: &Path,
+    rdx: &[u8],
+    rdb_path: &Path,
+    rdb: &[u8],
+) -> Result<Vec<(String, String)>> {
     let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(rdx).read_to_end(&mut raw).map_err(|e| Error::corrupt(rdx_path, format!("gzip: {e}")))?;
+    flate2::read::GzDecoder::new(rdx)
+        .read_to_end(&mut raw)
+        .map_err(|e| Error::corrupt(rdx_path, format!("gzip: {e}")))?;
     let index = unserialize(&raw).map_err(|e| Error::corrupt(rdx_path, e))?;
     let vars = match index {
-        RValue::List(items, Some(names)) => names.into_iter().zip(items).find(|(n, _)| n == "variables").map(|(_, v)| v),
+        RValue::List(items, Some(names)) => names
+            .into_iter()
+            .zip(items)
+            .find(|(n, _)| n == "variables")
+            .map(|(_, v)| v),
         _ => None,
     };
     let Some(RValue::List(items, Some(names))) = vars else {
@@ -235,9 +287,13 @@ pub fn character_vectors(rdx_path: &Path, rdx: &[u8], rdb_path: &Path, rdb: &[u8
         };
         let (off, len) = (usize::try_from(off), usize::try_from(len));
         let (Ok(off), Ok(len)) = (off, len) else {
-            return Err(Error::corrupt(rdx_path, format!("{name}: negative location")));
+            return Err(Error::corrupt(
+                rdx_path,
+                format!("{name}: negative location"),
+            ));
         };
-        let payload = rdb_entry(rdb, off, len).map_err(|e| Error::corrupt(rdb_path, format!("{name}: {e}")))?;
+        let payload = rdb_entry(rdb, off, len)
+            .map_err(|e| Error::corrupt(rdb_path, format!("{name}: {e}")))?;
         match unserialize(&payload).map_err(|e| Error::corrupt(rdb_path, format!("{name}: {e}")))? {
             RValue::Str(lines) => {
                 if lines.iter().any(Option::is_none) {
@@ -276,21 +332,33 @@ mod tests {
     #[test]
     fn entries_and_corruption() -> std::result::Result<(), String> {
         let payload = xdr_strvec(&["It was", "a truth"]);
-        assert_eq!(unserialize(&payload)?, RValue::Str(vec![Some("It was".into()), Some("a truth".into())]));
+        assert_eq!(
+            unserialize(&payload)?,
+            RValue::Str(vec![Some("It was".into()), Some("a truth".into())])
+        );
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(&payload).map_err(|e| e.to_string())?;
         let zs = z.finish().map_err(|e| e.to_string())?;
         let mut entry = (payload.len() as u32).to_be_bytes().to_vec();
         entry.extend_from_slice(&zs);
         assert_eq!(rdb_entry(&entry, 0, entry.len())?, payload);
-        assert!(rdb_entry(&entry, 0, entry.len() + 1).is_err(), "past the end");
+        assert!(
+            rdb_entry(&entry, 0, entry.len() + 1).is_err(),
+            "past the end"
+        );
         let mut lie = entry.clone();
         lie[3] ^= 1;
         assert!(rdb_entry(&lie, 0, lie.len()).is_err(), "wrong length");
         let mut garbage = entry.clone();
         garbage[10] ^= 0xFF;
-        assert!(rdb_entry(&garbage, 0, garbage.len()).is_err(), "corrupt zlib");
-        assert!(unserialize(&payload[..payload.len() - 3]).is_err(), "truncated");
+        assert!(
+            rdb_entry(&garbage, 0, garbage.len()).is_err(),
+            "corrupt zlib"
+        );
+        assert!(
+            unserialize(&payload[..payload.len() - 3]).is_err(),
+            "truncated"
+        );
         assert!(unserialize(b"RDX2").is_err());
         Ok(())
     }

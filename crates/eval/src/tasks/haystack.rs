@@ -58,7 +58,10 @@ pub fn split_sentences(text: &str) -> Vec<&str> {
 fn push_capped<'a>(s: &'a str, out: &mut Vec<&'a str>) {
     let mut s = s;
     while s.len() > MAX_SENTENCE_BYTES {
-        let cut = s[..MAX_SENTENCE_BYTES].rfind(' ').filter(|&c| c > 0).unwrap_or(s.len());
+        let cut = s[..MAX_SENTENCE_BYTES]
+            .rfind(' ')
+            .filter(|&c| c > 0)
+            .unwrap_or(s.len());
         if cut >= s.len() {
             break;
         }
@@ -71,7 +74,10 @@ fn push_capped<'a>(s: &'a str, out: &mut Vec<&'a str>) {
 impl Haystack {
     /// Tokenize `text` sentence by sentence.
     pub fn new(name: &str, text: &str, tok: &Tokenizer) -> Result<Self> {
-        let opts = EncodeOptions { add_special: false, parse_special: false };
+        let opts = EncodeOptions {
+            add_special: false,
+            parse_special: false,
+        };
         let mut sentences = Vec::new();
         let mut total = 0;
         for s in split_sentences(text) {
@@ -80,9 +86,16 @@ impl Haystack {
             sentences.push((s.to_string(), t));
         }
         if sentences.len() < 8 || total < 256 {
-            return Err(Error::Config(format!("haystack {name} is too short ({total} tokens in {} sentences)", sentences.len())));
+            return Err(Error::Config(format!(
+                "haystack {name} is too short ({total} tokens in {} sentences)",
+                sentences.len()
+            )));
         }
-        Ok(Self { name: name.to_string(), sentences, total_tokens: total })
+        Ok(Self {
+            name: name.to_string(),
+            sentences,
+            total_tokens: total,
+        })
     }
 
     /// Sentences.

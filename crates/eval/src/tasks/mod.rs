@@ -70,7 +70,10 @@ pub fn score(output: &str, expected: &[String]) -> f64 {
         return 1.0;
     }
     let out = output.to_lowercase();
-    let hit = expected.iter().filter(|e| out.contains(&e.to_lowercase())).count();
+    let hit = expected
+        .iter()
+        .filter(|e| out.contains(&e.to_lowercase()))
+        .count();
     hit as f64 / expected.len() as f64
 }
 
@@ -85,7 +88,11 @@ mod tests {
         assert_eq!(score("The numbers are 1234567 and alpha-beta.", &e), 1.0);
         assert_eq!(score("1234567", &e), 0.5);
         assert_eq!(score("", &e), 0.0);
-        assert_eq!(score("123456", &e[..1]), 0.0, "a prefix of the number is not the number");
+        assert_eq!(
+            score("123456", &e[..1]),
+            0.0,
+            "a prefix of the number is not the number"
+        );
         assert_eq!(score("anything", &[]), 1.0);
         assert_eq!(count_occurrences("ab ab ab", "ab"), 3);
         assert_eq!(count_occurrences("ab", ""), 0);

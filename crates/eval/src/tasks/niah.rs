@@ -18,16 +18,20 @@ const ATTEMPTS: usize = 16;
 /// Adjectives and nouns for keys and word values (`misty-harbor`): compounds that do not occur
 /// in ordinary prose.
 pub const ADJECTIVES: &[&str] = &[
-    "amber", "brisk", "calm", "dusty", "eager", "faint", "gentle", "hollow", "icy", "jolly", "keen", "lively", "misty", "noble", "odd", "pale",
-    "quiet", "rusty", "silent", "tidy", "upbeat", "vivid", "wary", "young", "zesty", "bold", "crisp", "dim", "early", "fuzzy", "grand", "hasty",
-    "idle", "lucky", "merry", "neat", "plain", "rapid", "sharp", "tame", "urban", "vast", "warm", "witty", "bright", "cosy", "damp", "famous",
+    "amber", "brisk", "calm", "dusty", "eager", "faint", "gentle", "hollow", "icy", "jolly",
+    "keen", "lively", "misty", "noble", "odd", "pale", "quiet", "rusty", "silent", "tidy",
+    "upbeat", "vivid", "wary", "young", "zesty", "bold", "crisp", "dim", "early", "fuzzy", "grand",
+    "hasty", "idle", "lucky", "merry", "neat", "plain", "rapid", "sharp", "tame", "urban", "vast",
+    "warm", "witty", "bright", "cosy", "damp", "famous",
 ];
 /// See [`ADJECTIVES`].
 pub const NOUNS: &[&str] = &[
-    "harbor", "lantern", "meadow", "anchor", "bucket", "canyon", "dolphin", "engine", "falcon", "garden", "hammer", "island", "jacket", "kettle",
-    "ladder", "magnet", "needle", "orchard", "pepper", "quarry", "rabbit", "saddle", "tunnel", "umbrella", "violin", "walnut", "yacht", "zipper",
-    "barrel", "candle", "desert", "feather", "glacier", "helmet", "insect", "jungle", "kitten", "lemon", "mirror", "napkin", "oyster", "pillow",
-    "ribbon", "spoon", "teapot", "valley", "wagon", "basket",
+    "harbor", "lantern", "meadow", "anchor", "bucket", "canyon", "dolphin", "engine", "falcon",
+    "garden", "hammer", "island", "jacket", "kettle", "ladder", "magnet", "needle", "orchard",
+    "pepper", "quarry", "rabbit", "saddle", "tunnel", "umbrella", "violin", "walnut", "yacht",
+    "zipper", "barrel", "candle", "desert", "feather", "glacier", "helmet", "insect", "jungle",
+    "kitten", "lemon", "mirror", "napkin", "oyster", "pillow", "ribbon", "spoon", "teapot",
+    "valley", "wagon", "basket",
 ];
 
 /// A needle kind.
@@ -56,7 +60,14 @@ impl NeedleKind {
 
     /// Parse a name.
     pub fn parse(s: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| Error::Config(format!("unknown needle kind {s:?} (known: passkey, uuid, kv)")))
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "unknown needle kind {s:?} (known: passkey, uuid, kv)"
+                ))
+            })
     }
 }
 
@@ -87,8 +98,19 @@ pub struct Frame<'a> {
 
 /// Assemble the frame's instruction, an excerpt of `hay` starting at sentence `start` with
 /// `inserts` at their depths, the question and the answer prefix, in at most `length` tokens.
-pub fn build(pb: &PromptBuilder<'_>, hay: &Haystack, start: usize, length: usize, frame: Frame<'_>, inserts: &[Insert]) -> Result<Prompt> {
-    let Frame { instruction, question, answer_prefix } = frame;
+pub fn build(
+    pb: &PromptBuilder<'_>,
+    hay: &Haystack,
+    start: usize,
+    length: usize,
+    frame: Frame<'_>,
+    inserts: &[Insert],
+) -> Result<Prompt> {
+    let Frame {
+        instruction,
+        question,
+        answer_prefix,
+    } = frame;
     let mut p = pb.start(instruction)?;
     let mut ins: Vec<(f64, String, Vec<u32>)> = Vec::with_capacity(inserts.len());
     for i in inserts {
@@ -97,7 +119,9 @@ pub fn build(pb: &PromptBuilder<'_>, hay: &Haystack, start: usize, length: usize
         ins.push((i.depth.clamp(0.0, 1.0), t, toks));
     }
     ins.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let fixed = p.tokens.len() + pb.tail_tokens(question, answer_prefix)? + ins.iter().map(|x| x.2.len()).sum::<usize>();
+    let fixed = p.tokens.len()
+        + pb.tail_tokens(question, answer_prefix)?
+        + ins.iter().map(|x| x.2.len()).sum::<usize>();
     if fixed + 64 > length {
         return Err(Error::Config(format!("length {length} leaves no room for a haystack ({fixed} tokens of instructions, needles and question)")));
     }
@@ -123,7 +147,11 @@ pub fn build(pb: &PromptBuilder<'_>, hay: &Haystack, start: usize, length: usize
 /// The first haystack sentence of sample `sample` at `length` (shared by all kinds, depths and
 /// tasks of that sample, so their prompts share a prefix).
 pub fn haystack_start(hay: &Haystack, seed: u64, length: usize, sample: usize) -> usize {
-    Rng::derive(seed, &["haystack", &length.to_string(), &sample.to_string()]).below(hay.len())
+    Rng::derive(
+        seed,
+        &["haystack", &length.to_string(), &sample.to_string()],
+    )
+    .below(hay.len())
 }
 
 /// True when every string of `values` occurs exactly once in `text`.
@@ -132,20 +160,46 @@ pub fn all_once(text: &str, values: &[String]) -> bool {
 }
 
 /// One NIAH prompt: `kind` needle at `depth` in a `length`-token prompt.
-pub fn sample(pb: &PromptBuilder<'_>, hay: &Haystack, kind: NeedleKind, seed: u64, length: usize, depth: f64, sample: usize) -> Result<TaskSample> {
+pub fn sample(
+    pb: &PromptBuilder<'_>,
+    hay: &Haystack,
+    kind: NeedleKind,
+    seed: u64,
+    length: usize,
+    depth: f64,
+    sample: usize,
+) -> Result<TaskSample> {
     let start = haystack_start(hay, seed, length, sample);
     for attempt in 0..ATTEMPTS {
-        let mut rng = Rng::derive(seed, &["niah", kind.name(), &length.to_string(), &format!("{depth:.4}"), &sample.to_string(), &attempt.to_string()]);
+        let mut rng = Rng::derive(
+            seed,
+            &[
+                "niah",
+                kind.name(),
+                &length.to_string(),
+                &format!("{depth:.4}"),
+                &sample.to_string(),
+                &attempt.to_string(),
+            ],
+        );
         let (needle, question, prefix, value, max_new) = match kind {
             NeedleKind::Passkey => {
                 let v = rng.number(7);
-                (format!("The pass key is {v}. Remember it."), "What is the pass key? Answer with the number only.".to_string(), "The pass key is".to_string(), v, 16)
+                (
+                    format!("The pass key is {v}. Remember it."),
+                    "What is the pass key? Answer with the number only.".to_string(),
+                    "The pass key is".to_string(),
+                    v,
+                    16,
+                )
             }
             NeedleKind::Uuid => {
                 let (k, v) = (compound(&mut rng), rng.uuid());
                 (
                     format!("The special magic uuid for {k} is: {v}."),
-                    format!("What is the special magic uuid for {k} mentioned in the provided text?"),
+                    format!(
+                        "What is the special magic uuid for {k} mentioned in the provided text?"
+                    ),
                     format!("The special magic uuid for {k} mentioned in the provided text is"),
                     v,
                     // A UUID is ~25 tokens after ": ".
@@ -160,18 +214,46 @@ pub fn sample(pb: &PromptBuilder<'_>, hay: &Haystack, kind: NeedleKind, seed: u6
                 }
                 (
                     format!("The special magic word for {k} is: {v}."),
-                    format!("What is the special magic word for {k} mentioned in the provided text?"),
+                    format!(
+                        "What is the special magic word for {k} mentioned in the provided text?"
+                    ),
                     format!("The special magic word for {k} mentioned in the provided text is"),
                     v,
                     16,
                 )
             }
         };
-        let p = build(pb, hay, start, length, Frame { instruction: INSTRUCTION, question: &question, answer_prefix: &prefix }, &[Insert { depth, text: needle }])?;
+        let p = build(
+            pb,
+            hay,
+            start,
+            length,
+            Frame {
+                instruction: INSTRUCTION,
+                question: &question,
+                answer_prefix: &prefix,
+            },
+            &[Insert {
+                depth,
+                text: needle,
+            }],
+        )?;
         let expected = vec![value];
         if all_once(&p.text, &expected) {
-            return Ok(TaskSample { task: format!("niah/{}", kind.name()), length, depth: Some(depth), sample, text: p.text, tokens: p.tokens, expected, max_new });
+            return Ok(TaskSample {
+                task: format!("niah/{}", kind.name()),
+                length,
+                depth: Some(depth),
+                sample,
+                text: p.text,
+                tokens: p.tokens,
+                expected,
+                max_new,
+            });
         }
     }
-    Err(Error::Config(format!("could not draw a {} needle that occurs exactly once in the haystack", kind.name())))
+    Err(Error::Config(format!(
+        "could not draw a {} needle that occurs exactly once in the haystack",
+        kind.name()
+    )))
 }

@@ -38,22 +38,46 @@ impl Prompt {
 impl<'t> PromptBuilder<'t> {
     /// With the model's chat template when `chat` (and the model has one), else raw text.
     pub fn new(tok: &'t Tokenizer, chat: bool) -> Result<Self> {
-        let special = EncodeOptions { add_special: true, parse_special: true };
+        let special = EncodeOptions {
+            add_special: true,
+            parse_special: true,
+        };
         let (head, tail) = if chat && tok.chat_template().is_some() {
-            let r = ChatTemplate::for_tokenizer(tok)?.render(&[ChatMessage::new("user", PLACEHOLDER)], true)?;
+            let r = ChatTemplate::for_tokenizer(tok)?
+                .render(&[ChatMessage::new("user", PLACEHOLDER)], true)?;
             let (h, t) = r.split_once(PLACEHOLDER).unwrap_or((r.as_str(), ""));
             (h.to_string(), t.to_string())
         } else {
             (String::new(), String::new())
         };
-        let head_tokens = if head.is_empty() && tok.add_bos() { tok.encode("", special)? } else { tok.encode(&head, special)? };
-        let tail_tokens = tok.encode(&tail, EncodeOptions { add_special: false, parse_special: true })?;
-        Ok(Self { tok, head: (head, head_tokens), tail: (tail, tail_tokens) })
+        let head_tokens = if head.is_empty() && tok.add_bos() {
+            tok.encode("", special)?
+        } else {
+            tok.encode(&head, special)?
+        };
+        let tail_tokens = tok.encode(
+            &tail,
+            EncodeOptions {
+                add_special: false,
+                parse_special: true,
+            },
+        )?;
+        Ok(Self {
+            tok,
+            head: (head, head_tokens),
+            tail: (tail, tail_tokens),
+        })
     }
 
     /// Plain-text tokens of `s` (special-token texts stay text).
     pub fn encode(&self, s: &str) -> Result<Vec<u32>> {
-        Ok(self.tok.encode(s, EncodeOptions { add_special: false, parse_special: false })?)
+        Ok(self.tok.encode(
+            s,
+            EncodeOptions {
+                add_special: false,
+                parse_special: false,
+            },
+        )?)
     }
 
     /// The template head followed by `instruction`.
@@ -67,7 +91,9 @@ impl<'t> PromptBuilder<'t> {
 
     /// Tokens that [`Self::finish`] will add for `question` and `answer_prefix`.
     pub fn tail_tokens(&self, question: &str, answer_prefix: &str) -> Result<usize> {
-        Ok(self.encode(&format!("\n\n{question}"))?.len() + self.tail.1.len() + self.encode(answer_prefix)?.len())
+        Ok(self.encode(&format!("\n\n{question}"))?.len()
+            + self.tail.1.len()
+            + self.encode(answer_prefix)?.len())
     }
 
     /// Append the question, the template tail and the answer prefix.

@@ -88,7 +88,10 @@ mod tests {
         let mut a = Rng::derive(1, &["x", "4096"]);
         let mut b = Rng::derive(1, &["x", "4096"]);
         assert_eq!(a.next_u64(), b.next_u64());
-        assert_ne!(Rng::derive(1, &["x", "4096"]).next_u64(), Rng::derive(1, &["x4", "096"]).next_u64());
+        assert_ne!(
+            Rng::derive(1, &["x", "4096"]).next_u64(),
+            Rng::derive(1, &["x4", "096"]).next_u64()
+        );
         for _ in 0..100 {
             let n = a.number(7);
             assert_eq!(n.len(), 7);

@@ -17,14 +17,25 @@ const FWE_ALPHA: f64 = 2.0;
 
 fn check_budget(length: usize, fixed: usize) -> Result<usize> {
     if fixed + 64 > length {
-        return Err(Error::Config(format!("length {length} leaves no room for the word list ({fixed} fixed tokens)")));
+        return Err(Error::Config(format!(
+            "length {length} leaves no room for the word list ({fixed} fixed tokens)"
+        )));
     }
     Ok(length - fixed)
 }
 
 /// Common-word extraction.
-pub fn cwe(pb: &PromptBuilder<'_>, hay: &Haystack, seed: u64, length: usize, sample: usize) -> Result<TaskSample> {
-    let mut rng = Rng::derive(seed, &["ruler", "cwe", &length.to_string(), &sample.to_string()]);
+pub fn cwe(
+    pb: &PromptBuilder<'_>,
+    hay: &Haystack,
+    seed: u64,
+    length: usize,
+    sample: usize,
+) -> Result<TaskSample> {
+    let mut rng = Rng::derive(
+        seed,
+        &["ruler", "cwe", &length.to_string(), &sample.to_string()],
+    );
     let mut pool = hay.vocabulary();
     rng.shuffle(&mut pool);
     let instruction = "Below is a numbered list of words. In these words, some appear more often than others. Memorize the ones that appear most often.\n";
@@ -33,7 +44,10 @@ pub fn cwe(pb: &PromptBuilder<'_>, hay: &Haystack, seed: u64, length: usize, sam
     let p: Prompt = pb.start(instruction)?;
     let budget = check_budget(length, p.tokens.len() + pb.tail_tokens(question, prefix)?)?;
     if pool.len() < CWE_COMMON + 10 {
-        return Err(Error::Config(format!("haystack {} has too small a vocabulary for cwe", hay.name)));
+        return Err(Error::Config(format!(
+            "haystack {} has too small a vocabulary for cwe",
+            hay.name
+        )));
     }
     let (common, rare) = pool.split_at(CWE_COMMON);
     // Enough rare words to overfill any budget (~4 tokens per entry), then cut to the budget.
@@ -59,34 +73,68 @@ pub fn cwe(pb: &PromptBuilder<'_>, hay: &Haystack, seed: u64, length: usize, sam
         p.push(&entry, &t);
         *counts.entry(w).or_default() += 1;
     }
-    let min_common = common.iter().map(|w| counts.get(w.as_str()).copied().unwrap_or(0)).min().unwrap_or(0);
-    let max_rare = rare.iter().map(|w| counts.get(w.as_str()).copied().unwrap_or(0)).max().unwrap_or(0);
+    let min_common = common
+        .iter()
+        .map(|w| counts.get(w.as_str()).copied().unwrap_or(0))
+        .min()
+        .unwrap_or(0);
+    let max_rare = rare
+        .iter()
+        .map(|w| counts.get(w.as_str()).copied().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
     if min_common <= max_rare {
         return Err(Error::Config(format!("length {length} is too short for cwe: the common words are not more frequent than the rest")));
     }
     let p = pb.finish(p, question, prefix)?;
-    Ok(TaskSample { task: "ruler/cwe".into(), length, depth: None, sample, text: p.text, tokens: p.tokens, expected: common.to_vec(), max_new: 120 })
+    Ok(TaskSample {
+        task: "ruler/cwe".into(),
+        length,
+        depth: None,
+        sample,
+        text: p.text,
+        tokens: p.tokens,
+        expected: common.to_vec(),
+        max_new: 120,
+    })
 }
 
 /// Frequent-word extraction.
-pub fn fwe(pb: &PromptBuilder<'_>, _hay: &Haystack, seed: u64, length: usize, sample: usize) -> Result<TaskSample> {
-    let mut rng = Rng::derive(seed, &["ruler", "fwe", &length.to_string(), &sample.to_string()]);
+pub fn fwe(
+    pb: &PromptBuilder<'_>,
+    _hay: &Haystack,
+    seed: u64,
+    length: usize,
+    sample: usize,
+) -> Result<TaskSample> {
+    let mut rng = Rng::derive(
+        seed,
+        &["ruler", "fwe", &length.to_string(), &sample.to_string()],
+    );
     let mut vocab: Vec<String> = Vec::new();
     while vocab.len() < FWE_VOCAB {
         let n = 4 + rng.below(3);
-        let w: String = (0..n).map(|_| (b'a' + rng.below(26) as u8) as char).collect();
+        let w: String = (0..n)
+            .map(|_| (b'a' + rng.below(26) as u8) as char)
+            .collect();
         if !vocab.contains(&w) {
             vocab.push(w);
         }
     }
     let instruction = "Read the following coded text and track the frequency of each coded word. Find the three most frequently appeared coded words. ";
     let question = "Question: Do not provide any explanation. Please ignore the dots '....'. What are the three most frequently appeared words in the above coded text?";
-    let prefix = "Answer: According to the coded text above, the three most frequently appeared words are:";
+    let prefix =
+        "Answer: According to the coded text above, the three most frequently appeared words are:";
     let mut p = pb.start(instruction)?;
     let budget = check_budget(length, p.tokens.len() + pb.tail_tokens(question, prefix)?)?;
-    let toks: Vec<Vec<u32>> = vocab.iter().map(|w| pb.encode(&format!(" {w}"))).collect::<Result<_>>()?;
+    let toks: Vec<Vec<u32>> = vocab
+        .iter()
+        .map(|w| pb.encode(&format!(" {w}")))
+        .collect::<Result<_>>()?;
     let dots = pb.encode(" ....")?;
-    let weights: Vec<f64> = (1..=FWE_VOCAB).map(|r| 1.0 / (r as f64).powf(FWE_ALPHA)).collect();
+    let weights: Vec<f64> = (1..=FWE_VOCAB)
+        .map(|r| 1.0 / (r as f64).powf(FWE_ALPHA))
+        .collect();
     let z: f64 = weights.iter().sum();
     let mut counts = vec![0usize; FWE_VOCAB];
     let mut used = 0;
@@ -112,9 +160,20 @@ pub fn fwe(pb: &PromptBuilder<'_>, _hay: &Haystack, seed: u64, length: usize, sa
     let mut order: Vec<usize> = (0..FWE_VOCAB).collect();
     order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
     if counts[order[2]] <= counts[order[3]] {
-        return Err(Error::Config(format!("length {length} is too short for fwe: no clear top three")));
+        return Err(Error::Config(format!(
+            "length {length} is too short for fwe: no clear top three"
+        )));
     }
     let expected: Vec<String> = order[..3].iter().map(|&i| vocab[i].clone()).collect();
     let p = pb.finish(p, question, prefix)?;
-    Ok(TaskSample { task: "ruler/fwe".into(), length, depth: None, sample, text: p.text, tokens: p.tokens, expected, max_new: 32 })
+    Ok(TaskSample {
+        task: "ruler/fwe".into(),
+        length,
+        depth: None,
+        sample,
+        text: p.text,
+        tokens: p.tokens,
+        expected,
+        max_new: 32,
+    })
 }

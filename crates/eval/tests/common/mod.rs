@@ -21,13 +21,15 @@ static PULL: Mutex<()> = Mutex::new(());
 
 pub fn smollm2() -> LoadedModel {
     let _g = PULL.lock().unwrap_or_else(|e| e.into_inner());
-    let src = loader::resolve("smollm2-135m", &home(), &NoProgress).unwrap_or_else(|e| panic!("pulling smollm2-135m: {e}"));
+    let src = loader::resolve("smollm2-135m", &home(), &NoProgress)
+        .unwrap_or_else(|e| panic!("pulling smollm2-135m: {e}"));
     loader::load(&src).unwrap_or_else(|e| panic!("loading smollm2-135m: {e}"))
 }
 
 pub fn essays() -> vkv_eval::data::Text {
     let _g = PULL.lock().unwrap_or_else(|e| e.into_inner());
-    vkv_eval::data::resolve_text("pg-essays", &home(), &NoProgress).unwrap_or_else(|e| panic!("pulling pg-essays: {e}"))
+    vkv_eval::data::resolve_text("pg-essays", &home(), &NoProgress)
+        .unwrap_or_else(|e| panic!("pulling pg-essays: {e}"))
 }
 
 pub fn tempdir(name: &str) -> PathBuf {

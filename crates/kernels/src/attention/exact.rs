@@ -35,13 +35,30 @@ pub fn attend_head_group<E: KvElem>(
     out_stride_t: usize,
     lse: &mut [f32],
 ) -> Result<()> {
-    let GroupQuery { q, n_new, g, d, stride_t, first_pos, scale } = gq;
+    let GroupQuery {
+        q,
+        n_new,
+        g,
+        d,
+        stride_t,
+        first_pos,
+        scale,
+    } = gq;
     let n_ctx = keys.len() / d.max(1);
     if d == 0 || keys.len() != n_ctx * d || values.len() != keys.len() || lse.len() < n_new * g {
-        return Err(Error::Shape(format!("attention: keys {} values {} d {d}", keys.len(), values.len())));
+        return Err(Error::Shape(format!(
+            "attention: keys {} values {} d {d}",
+            keys.len(),
+            values.len()
+        )));
     }
-    if n_new > 0 && (q.len() < (n_new - 1) * stride_t + g * d || out.len() < (n_new - 1) * out_stride_t + g * d) {
-        return Err(Error::Shape("attention: query/output buffers too small".into()));
+    if n_new > 0
+        && (q.len() < (n_new - 1) * stride_t + g * d
+            || out.len() < (n_new - 1) * out_stride_t + g * d)
+    {
+        return Err(Error::Shape(
+            "attention: query/output buffers too small".into(),
+        ));
     }
     let rows = n_new * g;
     let mut m = vec![f32::NEG_INFINITY; rows];
@@ -117,7 +134,9 @@ mod tests {
     use half::f16;
 
     fn rnd(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
                 x ^= x << 13;
@@ -129,8 +148,22 @@ mod tests {
     }
 
     /// f64 softmax attention, one query row against keys [0, vis).
-    fn reference(q: &[f32], k: &[f32], v: &[f32], d: usize, vis: usize, scale: f32) -> (Vec<f64>, f64) {
-        let s: Vec<f64> = (0..vis).map(|j| (0..d).map(|i| q[i] as f64 * k[j * d + i] as f64).sum::<f64>() * scale as f64).collect();
+    fn reference(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        d: usize,
+        vis: usize,
+        scale: f32,
+    ) -> (Vec<f64>, f64) {
+        let s: Vec<f64> = (0..vis)
+            .map(|j| {
+                (0..d)
+                    .map(|i| q[i] as f64 * k[j * d + i] as f64)
+                    .sum::<f64>()
+                    * scale as f64
+            })
+            .collect();
         let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
         let mut o = vec![0.0; d];
@@ -149,7 +182,10 @@ mod tests {
     fn matches_f64_reference() -> Result<()> {
         let (d, g, n_new, n_ctx) = (64, 3, 5, 130);
         let first_pos = n_ctx - n_new;
-        let k = rnd(n_ctx * d, 1).iter().map(|x| x * 3.0).collect::<Vec<_>>();
+        let k = rnd(n_ctx * d, 1)
+            .iter()
+            .map(|x| x * 3.0)
+            .collect::<Vec<_>>();
         let v = rnd(n_ctx * d, 2);
         let q = rnd(n_new * g * d, 3);
         let scale = 1.0 / (d as f32).sqrt();
@@ -157,7 +193,15 @@ mod tests {
         let vh: Vec<f16> = v.iter().map(|x| f16::from_f32(*x)).collect();
         let kr: Vec<f32> = kh.iter().map(|x| x.to_f32()).collect();
         let vr: Vec<f32> = vh.iter().map(|x| x.to_f32()).collect();
-        let gq = GroupQuery { q: &q, n_new, g, d, stride_t: g * d, first_pos, scale };
+        let gq = GroupQuery {
+            q: &q,
+            n_new,
+            g,
+            d,
+            stride_t: g * d,
+            first_pos,
+            scale,
+        };
         let mut out32 = vec![0.0; n_new * g * d];
         let mut lse32 = vec![0.0; n_new * g];
         attend_head_group(gq, &k, &v, &mut out32, g * d, &mut lse32)?;
@@ -187,7 +231,15 @@ mod tests {
         let k = rnd(n_ctx * d, 7);
         let v = rnd(n_ctx * d, 8);
         let q = rnd(g * d, 9);
-        let gq = GroupQuery { q: &q, n_new: 1, g, d, stride_t: g * d, first_pos: n_ctx - 1, scale: 0.125 };
+        let gq = GroupQuery {
+            q: &q,
+            n_new: 1,
+            g,
+            d,
+            stride_t: g * d,
+            first_pos: n_ctx - 1,
+            scale: 0.125,
+        };
         let (mut full, mut lf) = (vec![0.0; g * d], vec![0.0; g]);
         attend_head_group(gq, &k, &v, &mut full, g * d, &mut lf)?;
         let cut = 37;
@@ -198,9 +250,19 @@ mod tests {
         for h in 0..g {
             let mut acc = a[h * d..(h + 1) * d].to_vec();
             let mut l = la[h];
-            super::super::merge_into(&mut acc, &mut l, super::super::Partial { out: &b[h * d..(h + 1) * d], lse: lb[h] });
+            super::super::merge_into(
+                &mut acc,
+                &mut l,
+                super::super::Partial {
+                    out: &b[h * d..(h + 1) * d],
+                    lse: lb[h],
+                },
+            );
             assert!((l - lf[h]).abs() < 1e-5);
-            assert!(acc.iter().zip(&full[h * d..]).all(|(x, y)| (x - y).abs() < 1e-5));
+            assert!(acc
+                .iter()
+                .zip(&full[h * d..])
+                .all(|(x, y)| (x - y).abs() < 1e-5));
         }
         Ok(())
     }

@@ -36,13 +36,35 @@ pub fn flash_attend<E: micro::SimdElem>(
     out_stride_t: usize,
     lse: &mut [f32],
 ) -> Result<()> {
-    let GroupQuery { q, n_new, g, d, stride_t, first_pos, scale } = gq;
+    let GroupQuery {
+        q,
+        n_new,
+        g,
+        d,
+        stride_t,
+        first_pos,
+        scale,
+    } = gq;
     let rows = n_new * g;
-    if d == 0 || kv.keys.len() < super::layout::key_len(kv.n, d) || kv.values.len() < kv.n * d || lse.len() < rows {
-        return Err(Error::Shape(format!("flash attention: keys {} values {} n {} d {d}", kv.keys.len(), kv.values.len(), kv.n)));
+    if d == 0
+        || kv.keys.len() < super::layout::key_len(kv.n, d)
+        || kv.values.len() < kv.n * d
+        || lse.len() < rows
+    {
+        return Err(Error::Shape(format!(
+            "flash attention: keys {} values {} n {} d {d}",
+            kv.keys.len(),
+            kv.values.len(),
+            kv.n
+        )));
     }
-    if n_new > 0 && (q.len() < (n_new - 1) * stride_t + g * d || out.len() < (n_new - 1) * out_stride_t + g * d) {
-        return Err(Error::Shape("flash attention: query/output buffers too small".into()));
+    if n_new > 0
+        && (q.len() < (n_new - 1) * stride_t + g * d
+            || out.len() < (n_new - 1) * out_stride_t + g * d)
+    {
+        return Err(Error::Shape(
+            "flash attention: query/output buffers too small".into(),
+        ));
     }
     if rows == 0 {
         return Ok(());
@@ -75,7 +97,15 @@ pub fn flash_attend<E: micro::SimdElem>(
         let r0 = limit.partition_point(|&lim| lim <= k0);
         let active = rows - r0;
         let kblocks = &kv.keys[k0 * d..(k0 + nb * super::layout::BLOCK) * d];
-        micro::scores::<E>(&qs[r0 * d..], active, d, kblocks, nb, &mut s[..active * TILE], TILE);
+        micro::scores::<E>(
+            &qs[r0 * d..],
+            active,
+            d,
+            kblocks,
+            nb,
+            &mut s[..active * TILE],
+            TILE,
+        );
         for r in r0..rows {
             let srow = &mut s[(r - r0) * TILE..(r - r0) * TILE + nb * super::layout::BLOCK];
             let vis = (limit[r] - k0).min(kt);
@@ -96,7 +126,15 @@ pub fn flash_attend<E: micro::SimdElem>(
                 }
             }
         }
-        micro::pv::<E>(&s[..active * TILE], TILE, active, kt, &kv.values[k0 * d..k1 * d], d, &mut o[r0 * d..]);
+        micro::pv::<E>(
+            &s[..active * TILE],
+            TILE,
+            active,
+            kt,
+            &kv.values[k0 * d..k1 * d],
+            d,
+            &mut o[r0 * d..],
+        );
         k0 = k1;
     }
     for t in 0..n_new {
@@ -126,7 +164,10 @@ mod tests {
     use crate::attention::{attend_head_group, layout};
 
     fn rnd(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407)
+            | 1;
         (0..n)
             .map(|_| {
                 x ^= x << 13;
@@ -144,19 +185,46 @@ mod tests {
     #[test]
     fn matches_reference_kernel() -> Result<()> {
         for &d in &[64usize, 128] {
-            for &(n, n_new, g) in &[(1usize, 1usize, 7usize), (15, 3, 3), (17, 1, 1), (300, 5, 7), (529, 2, 3)] {
+            for &(n, n_new, g) in &[
+                (1usize, 1usize, 7usize),
+                (15, 3, 3),
+                (17, 1, 1),
+                (300, 5, 7),
+                (529, 2, 3),
+            ] {
                 let k: Vec<f32> = rnd(n * d, 1 + n as u64).iter().map(|x| x * 4.0).collect();
                 let v = rnd(n * d, 2 + n as u64);
                 let q = rnd(n_new * g * d, 3 + n as u64);
                 let first_pos = n - n_new.min(n);
-                let gq = GroupQuery { q: &q, n_new, g, d, stride_t: g * d, first_pos, scale: 1.0 / (d as f32).sqrt() };
+                let gq = GroupQuery {
+                    q: &q,
+                    n_new,
+                    g,
+                    d,
+                    stride_t: g * d,
+                    first_pos,
+                    scale: 1.0 / (d as f32).sqrt(),
+                };
                 let (mut o_ref, mut l_ref) = (vec![0.0; n_new * g * d], vec![0.0; n_new * g]);
                 attend_head_group(gq, &k, &v, &mut o_ref, g * d, &mut l_ref)?;
                 let kb32: Vec<f32> = layout::to_blocked(&k, d);
                 let (mut o, mut l) = (vec![0.0; n_new * g * d], vec![0.0; n_new * g]);
-                flash_attend(gq, KvView { keys: &kb32, values: &v, n }, &mut o, g * d, &mut l)?;
+                flash_attend(
+                    gq,
+                    KvView {
+                        keys: &kb32,
+                        values: &v,
+                        n,
+                    },
+                    &mut o,
+                    g * d,
+                    &mut l,
+                )?;
                 for (a, b) in o.iter().zip(&o_ref).chain(l.iter().zip(&l_ref)) {
-                    assert!((a - b).abs() < 2e-5 || (a.is_infinite() && b.is_infinite()), "f32 d={d} n={n}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() < 2e-5 || (a.is_infinite() && b.is_infinite()),
+                        "f32 d={d} n={n}: {a} vs {b}"
+                    );
                 }
                 // f16 store: compare against the reference run on the f16-rounded data.
                 let kh: Vec<f16> = k.iter().map(|x| f16::from_f32(*x)).collect();
@@ -165,7 +233,17 @@ mod tests {
                 let vr: Vec<f32> = vh.iter().map(|x| x.to_f32()).collect();
                 attend_head_group(gq, &kr, &vr, &mut o_ref, g * d, &mut l_ref)?;
                 let kb16: Vec<f16> = layout::to_blocked(&kr, d);
-                flash_attend(gq, KvView { keys: &kb16, values: &vh, n }, &mut o, g * d, &mut l)?;
+                flash_attend(
+                    gq,
+                    KvView {
+                        keys: &kb16,
+                        values: &vh,
+                        n,
+                    },
+                    &mut o,
+                    g * d,
+                    &mut l,
+                )?;
                 for (a, b) in o.iter().zip(&o_ref).chain(l.iter().zip(&l_ref)) {
                     assert!((a - b).abs() < 2e-5, "f16 d={d} n={n}: {a} vs {b}");
                 }

@@ -39,7 +39,14 @@ mod tests {
     fn merge_with_empty_is_identity() {
         let mut acc = vec![1.0, 2.0];
         let mut lse = 0.5;
-        merge_into(&mut acc, &mut lse, Partial { out: &[9.0, 9.0], lse: f32::NEG_INFINITY });
+        merge_into(
+            &mut acc,
+            &mut lse,
+            Partial {
+                out: &[9.0, 9.0],
+                lse: f32::NEG_INFINITY,
+            },
+        );
         assert_eq!((acc.clone(), lse), (vec![1.0, 2.0], 0.5));
         let mut e = vec![0.0, 0.0];
         let mut el = f32::NEG_INFINITY;

@@ -27,10 +27,22 @@ impl SimdElem for f16 {
 }
 
 /// `s[r·ld + 16b + c] = Σ_i q[r·d + i] · kb[b·16·d + i·16 + c]` for `rows` rows and `nb` blocks.
-pub fn scores<E: SimdElem>(q: &[f32], rows: usize, d: usize, kb: &[E], nb: usize, s: &mut [f32], ld: usize) {
+pub fn scores<E: SimdElem>(
+    q: &[f32],
+    rows: usize,
+    d: usize,
+    kb: &[E],
+    nb: usize,
+    s: &mut [f32],
+    ld: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     {
-        if features().avx512 && q.len() >= rows * d && kb.len() >= nb * 16 * d && s.len() >= rows.saturating_sub(1) * ld + nb * 16 {
+        if features().avx512
+            && q.len() >= rows * d
+            && kb.len() >= nb * 16 * d
+            && s.len() >= rows.saturating_sub(1) * ld + nb * 16
+        {
             // SAFETY: AVX-512 detected; bounds checked just above.
             unsafe { x86::scores::<E>(q, rows, d, kb, nb, s, ld) };
             return;
@@ -40,7 +52,15 @@ pub fn scores<E: SimdElem>(q: &[f32], rows: usize, d: usize, kb: &[E], nb: usize
 }
 
 /// Reference for [`scores`].
-pub fn scores_portable<E: SimdElem>(q: &[f32], rows: usize, d: usize, kb: &[E], nb: usize, s: &mut [f32], ld: usize) {
+pub fn scores_portable<E: SimdElem>(
+    q: &[f32],
+    rows: usize,
+    d: usize,
+    kb: &[E],
+    nb: usize,
+    s: &mut [f32],
+    ld: usize,
+) {
     let mut kf = vec![0.0f32; 16 * d];
     for b in 0..nb {
         E::to_f32_slice(&kb[b * 16 * d..(b + 1) * 16 * d], &mut kf);
@@ -58,10 +78,19 @@ pub fn scores_portable<E: SimdElem>(q: &[f32], rows: usize, d: usize, kb: &[E], 
 }
 
 /// `o[r·d ..] += Σ_{j<kt} p[r·ld + j] · v[j·d ..]` for `rows` rows.
-pub fn pv<E: SimdElem>(p: &[f32], ld: usize, rows: usize, kt: usize, v: &[E], d: usize, o: &mut [f32]) {
+pub fn pv<E: SimdElem>(
+    p: &[f32],
+    ld: usize,
+    rows: usize,
+    kt: usize,
+    v: &[E],
+    d: usize,
+    o: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     {
-        let ok = p.len() >= rows.saturating_sub(1) * ld + kt && v.len() >= kt * d && o.len() >= rows * d;
+        let ok =
+            p.len() >= rows.saturating_sub(1) * ld + kt && v.len() >= kt * d && o.len() >= rows * d;
         if features().avx512 && ok && (d == 64 || d == 128) {
             // SAFETY: AVX-512 detected; bounds checked just above.
             unsafe {
@@ -78,7 +107,15 @@ pub fn pv<E: SimdElem>(p: &[f32], ld: usize, rows: usize, kt: usize, v: &[E], d:
 }
 
 /// Reference for [`pv`].
-pub fn pv_portable<E: SimdElem>(p: &[f32], ld: usize, rows: usize, kt: usize, v: &[E], d: usize, o: &mut [f32]) {
+pub fn pv_portable<E: SimdElem>(
+    p: &[f32],
+    ld: usize,
+    rows: usize,
+    kt: usize,
+    v: &[E],
+    d: usize,
+    o: &mut [f32],
+) {
     let mut vf = vec![0.0f32; d];
     for j in 0..kt {
         E::to_f32_slice(&v[j * d..(j + 1) * d], &mut vf);
@@ -147,7 +184,15 @@ pub(crate) mod x86 {
     }
 
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn scores<E: SimdElem>(q: &[f32], rows: usize, d: usize, kb: &[E], nb: usize, s: &mut [f32], ld: usize) {
+    pub(super) unsafe fn scores<E: SimdElem>(
+        q: &[f32],
+        rows: usize,
+        d: usize,
+        kb: &[E],
+        nb: usize,
+        s: &mut [f32],
+        ld: usize,
+    ) {
         let mut r0 = 0;
         while r0 < rows {
             let rs = (rows - r0).min(8);
@@ -170,7 +215,15 @@ pub(crate) mod x86 {
 
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn scores_rows<E: SimdElem, const RS: usize>(q: &[f32], r0: usize, d: usize, kb: &[E], nb: usize, s: &mut [f32], ld: usize) {
+    unsafe fn scores_rows<E: SimdElem, const RS: usize>(
+        q: &[f32],
+        r0: usize,
+        d: usize,
+        kb: &[E],
+        nb: usize,
+        s: &mut [f32],
+        ld: usize,
+    ) {
         let qp = q.as_ptr();
         let kp = kb.as_ptr();
         let sp = s.as_mut_ptr();
@@ -193,7 +246,14 @@ pub(crate) mod x86 {
     }
 
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn pv<E: SimdElem, const DV: usize>(p: &[f32], ld: usize, rows: usize, kt: usize, v: &[E], o: &mut [f32]) {
+    pub(super) unsafe fn pv<E: SimdElem, const DV: usize>(
+        p: &[f32],
+        ld: usize,
+        rows: usize,
+        kt: usize,
+        v: &[E],
+        o: &mut [f32],
+    ) {
         let rb_max = if DV == 4 { 6 } else { 3 };
         let mut r0 = 0;
         while r0 < rows {
@@ -215,7 +275,14 @@ pub(crate) mod x86 {
 
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn pv_rows<E: SimdElem, const DV: usize, const RB: usize>(p: &[f32], ld: usize, r0: usize, kt: usize, v: &[E], o: &mut [f32]) {
+    unsafe fn pv_rows<E: SimdElem, const DV: usize, const RB: usize>(
+        p: &[f32],
+        ld: usize,
+        r0: usize,
+        kt: usize,
+        v: &[E],
+        o: &mut [f32],
+    ) {
         let d = DV * 16;
         let (pp, vp, op) = (p.as_ptr(), v.as_ptr(), o.as_mut_ptr());
         let mut acc = [[_mm512_setzero_ps(); DV]; RB];

@@ -33,8 +33,15 @@ pub(super) unsafe fn fill(panel: &mut Panel, w: &QMatrix, spec: Spec, r0: usize)
     let base = w.data()[r0 * rb..].as_ptr();
     // Rows past the end re-read the last row (in bounds); their lanes are masked off.
     let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let idx = _mm512_mullo_epi32(_mm512_min_epi32(iota, _mm512_set1_epi32(lanes as i32 - 1)), _mm512_set1_epi32(rb as i32));
-    let live: u16 = if lanes == NR { u16::MAX } else { (1u16 << lanes) - 1 };
+    let idx = _mm512_mullo_epi32(
+        _mm512_min_epi32(iota, _mm512_set1_epi32(lanes as i32 - 1)),
+        _mm512_set1_epi32(rb as i32),
+    );
+    let live: u16 = if lanes == NR {
+        u16::MAX
+    } else {
+        (1u16 << lanes) - 1
+    };
     let g = Gather { base, idx, live };
     let q = panel.q.as_mut_ptr();
     let dw = panel.dw.as_mut_ptr();
@@ -62,7 +69,8 @@ pub(super) unsafe fn fill(panel: &mut Panel, w: &QMatrix, spec: Spec, r0: usize)
                     for t in 0..4 {
                         let v = g.at(off + qs_at + 4 * t);
                         let mut lo = _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
-                        let mut hi = _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0F));
+                        let mut hi =
+                            _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0F));
                         if let Some(h) = qh {
                             lo = _mm512_or_si512(lo, fifth_bits(h, 4 * t));
                             hi = _mm512_or_si512(hi, fifth_bits(h, 16 + 4 * t));
@@ -77,7 +85,11 @@ pub(super) unsafe fn fill(panel: &mut Panel, w: &QMatrix, spec: Spec, r0: usize)
                     let off = b * ts;
                     _mm512_storeu_ps(dw.add(b * NR), f16_lo(g.at(off)));
                     for t in 0..8 {
-                        let v = _mm512_maskz_xor_epi32(g.live, g.at(off + 2 + 4 * t), _mm512_set1_epi8(0x80u8 as i8));
+                        let v = _mm512_maskz_xor_epi32(
+                            g.live,
+                            g.at(off + 2 + 4 * t),
+                            _mm512_set1_epi8(0x80u8 as i8),
+                        );
                         _mm512_storeu_si512(q.add((b * 8 + t) * 64) as *mut __m512i, v);
                     }
                 }
@@ -93,13 +105,17 @@ pub(super) unsafe fn fill(panel: &mut Panel, w: &QMatrix, spec: Spec, r0: usize)
                         let sc = byte_as_f32(u[j / 4], j % 4);
                         let mn = byte_as_f32(u[2 + j / 4], j % 4);
                         _mm512_storeu_ps(dw.add((8 * sb + j) * NR), _mm512_mul_ps(d, sc));
-                        _mm512_storeu_ps(mw.add((8 * sb + j) * NR), _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), dmin), mn));
+                        _mm512_storeu_ps(
+                            mw.add((8 * sb + j) * NR),
+                            _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), dmin), mn),
+                        );
                     }
                     for p in 0..4 {
                         for t in 0..8 {
                             let v = g.at(off + 16 + 32 * p + 4 * t);
                             let lo = _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
-                            let hi = _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0F));
+                            let hi =
+                                _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0F));
                             let j0 = 8 * sb + 2 * p;
                             _mm512_storeu_si512(q.add((j0 * 8 + t) * 64) as *mut __m512i, lo);
                             _mm512_storeu_si512(q.add(((j0 + 1) * 8 + t) * 64) as *mut __m512i, hi);
@@ -116,8 +132,13 @@ pub(super) unsafe fn fill(panel: &mut Panel, w: &QMatrix, spec: Spec, r0: usize)
                     for c in 0..4 {
                         let sc4 = g.at(off + 192 + 4 * c);
                         for i in 0..4 {
-                            let sc = _mm512_cvtepi32_ps(_mm512_srai_epi32::<24>(_mm512_sllv_epi32(sc4, _mm512_set1_epi32(24 - 8 * i as i32))));
-                            _mm512_storeu_ps(dw.add((16 * sb + 4 * c + i) * NR), _mm512_mul_ps(d, sc));
+                            let sc = _mm512_cvtepi32_ps(_mm512_srai_epi32::<24>(
+                                _mm512_sllv_epi32(sc4, _mm512_set1_epi32(24 - 8 * i as i32)),
+                            ));
+                            _mm512_storeu_ps(
+                                dw.add((16 * sb + 4 * c + i) * NR),
+                                _mm512_mul_ps(d, sc),
+                            );
                         }
                     }
                     for h in 0..2 {
@@ -126,10 +147,22 @@ pub(super) unsafe fn fill(panel: &mut Panel, w: &QMatrix, spec: Spec, r0: usize)
                             let l1 = g.at(off + 64 * h + 32 + 4 * t);
                             let qh = g.at(off + 128 + 32 * h + 4 * t);
                             let v = [
-                                _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_slli_epi32(qh, 4), m30)),
-                                _mm512_or_si512(_mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_slli_epi32(qh, 2), m30)),
-                                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l0, 4), m4), _mm512_and_si512(qh, m30)),
-                                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l1, 4), m4), _mm512_and_si512(_mm512_srli_epi32(qh, 2), m30)),
+                                _mm512_or_si512(
+                                    _mm512_and_si512(l0, m4),
+                                    _mm512_and_si512(_mm512_slli_epi32(qh, 4), m30),
+                                ),
+                                _mm512_or_si512(
+                                    _mm512_and_si512(l1, m4),
+                                    _mm512_and_si512(_mm512_slli_epi32(qh, 2), m30),
+                                ),
+                                _mm512_or_si512(
+                                    _mm512_and_si512(_mm512_srli_epi32(l0, 4), m4),
+                                    _mm512_and_si512(qh, m30),
+                                ),
+                                _mm512_or_si512(
+                                    _mm512_and_si512(_mm512_srli_epi32(l1, 4), m4),
+                                    _mm512_and_si512(_mm512_srli_epi32(qh, 2), m30),
+                                ),
                             ];
                             for (s, vs) in v.into_iter().enumerate() {
                                 // Element 256sb + 128h + 32s + 4t, i.e. panel group (that)/4.
@@ -159,7 +192,12 @@ impl Gather {
         // SAFETY: the caller keeps `off + 4` within a row; avx512f is enabled in `fill`.
         unsafe {
             let o = _mm512_add_epi32(self.idx, _mm512_set1_epi32(off as i32));
-            _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), self.live, o, self.base as *const i32)
+            _mm512_mask_i32gather_epi32::<1>(
+                _mm512_setzero_si512(),
+                self.live,
+                o,
+                self.base as *const i32,
+            )
         }
     }
 }
@@ -175,7 +213,12 @@ unsafe fn f16_lo(v: __m512i) -> __m512 {
 #[inline(always)]
 unsafe fn byte_as_f32(v: __m512i, i: usize) -> __m512 {
     // SAFETY: avx512f enabled in the caller.
-    unsafe { _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(v, _mm512_set1_epi32(8 * i as i32)), _mm512_set1_epi32(0xFF))) }
+    unsafe {
+        _mm512_cvtepi32_ps(_mm512_and_si512(
+            _mm512_srlv_epi32(v, _mm512_set1_epi32(8 * i as i32)),
+            _mm512_set1_epi32(0xFF),
+        ))
+    }
 }
 
 /// 0x10 in byte i of each dword where bit `first + i` of that dword of `qh` is set.
@@ -187,9 +230,34 @@ unsafe fn fifth_bits(qh: __m512i, first: usize) -> __m512i {
         // as first % 8 is 0 or 4), then tests that bit.
         let src = (first / 8) as i32;
         let sel = src * 0x0101_0101;
-        let shuf = _mm512_add_epi32(_mm512_set1_epi32(sel), _mm512_setr_epi32(0, 0x0404_0404, 0x0808_0808, 0x0c0c_0c0c, 0, 0x0404_0404, 0x0808_0808, 0x0c0c_0c0c, 0, 0x0404_0404, 0x0808_0808, 0x0c0c_0c0c, 0, 0x0404_0404, 0x0808_0808, 0x0c0c_0c0c));
+        let shuf = _mm512_add_epi32(
+            _mm512_set1_epi32(sel),
+            _mm512_setr_epi32(
+                0,
+                0x0404_0404,
+                0x0808_0808,
+                0x0c0c_0c0c,
+                0,
+                0x0404_0404,
+                0x0808_0808,
+                0x0c0c_0c0c,
+                0,
+                0x0404_0404,
+                0x0808_0808,
+                0x0c0c_0c0c,
+                0,
+                0x0404_0404,
+                0x0808_0808,
+                0x0c0c_0c0c,
+            ),
+        );
         let bit = (first % 8) as u32;
-        let bits = _mm512_set1_epi32(i32::from_le_bytes([1u8 << bit, 1u8 << (bit + 1), 1u8 << (bit + 2), 1u8 << (bit + 3)]));
+        let bits = _mm512_set1_epi32(i32::from_le_bytes([
+            1u8 << bit,
+            1u8 << (bit + 1),
+            1u8 << (bit + 2),
+            1u8 << (bit + 3),
+        ]));
         let bytes = _mm512_shuffle_epi8(qh, shuf);
         _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(bytes, bits), _mm512_set1_epi8(0x10))
     }
@@ -207,7 +275,10 @@ unsafe fn q4k_scales_mins(u0: __m512i, u1: __m512i, u2: __m512i) -> [__m512i; 4]
             _mm512_and_si512(_mm512_srli_epi32(u2, 4), k2),
             _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), k3), 4),
         );
-        let t1 = _mm512_or_si512(_mm512_and_si512(u2, k2), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), k3), 4));
+        let t1 = _mm512_or_si512(
+            _mm512_and_si512(u2, k2),
+            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), k3), 4),
+        );
         [_mm512_and_si512(u0, k1), t1, _mm512_and_si512(u1, k1), t3]
     }
 }

@@ -18,8 +18,14 @@ const MIN_TASK_ROWS: usize = 32;
 /// `y = x · Wᵀ`, few rows of `x`: one dot product per (x row, W row).
 pub(super) fn gemv(w: &QMatrix, imp: DotImpl, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
     let (n, k) = (w.rows(), w.cols());
-    if !matches!(w.ty(), GgmlType::F32 | GgmlType::F16 | GgmlType::BF16) || !imp.available() || imp == DotImpl::Scalar {
-        return Err(Error::UnsupportedType(format!("float GEMV {imp:?} for {}", w.ty().name())));
+    if !matches!(w.ty(), GgmlType::F32 | GgmlType::F16 | GgmlType::BF16)
+        || !imp.available()
+        || imp == DotImpl::Scalar
+    {
+        return Err(Error::UnsupportedType(format!(
+            "float GEMV {imp:?} for {}",
+            w.ty().name()
+        )));
     }
     let per_task = n.div_ceil(crate::cpu::n_threads() * 4).max(MIN_TASK_ROWS);
     for (xi, yi) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(m) {
@@ -62,19 +68,24 @@ pub(super) fn gemm_available() -> bool {
 pub(super) fn gemm(w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
     let (n, k) = (w.rows(), w.cols());
     if !matches!(w.ty(), GgmlType::F32 | GgmlType::F16 | GgmlType::BF16) || !gemm_available() {
-        return Err(Error::UnsupportedType(format!("float GEMM for {}", w.ty().name())));
+        return Err(Error::UnsupportedType(format!(
+            "float GEMM for {}",
+            w.ty().name()
+        )));
     }
     let out = SharedY::new(y);
     #[cfg(target_arch = "x86_64")]
-    (0..n.div_ceil(16)).into_par_iter().for_each_init(Vec::new, |panel: &mut Vec<f32>, p| {
-        let r0 = p * 16;
-        // SAFETY: avx512f checked above; the panel is filled for rows r0.. of w; x holds m·k
-        // floats; this panel alone writes columns r0..r0+16 (clipped to n) of y's m rows.
-        unsafe {
-            super::float_x86::fill_panel(panel, w, r0);
-            super::float_x86::panel_gemm(panel, x, k, m, out.ptr(), n, r0);
-        }
-    });
+    (0..n.div_ceil(16))
+        .into_par_iter()
+        .for_each_init(Vec::new, |panel: &mut Vec<f32>, p| {
+            let r0 = p * 16;
+            // SAFETY: avx512f checked above; the panel is filled for rows r0.. of w; x holds m·k
+            // floats; this panel alone writes columns r0..r0+16 (clipped to n) of y's m rows.
+            unsafe {
+                super::float_x86::fill_panel(panel, w, r0);
+                super::float_x86::panel_gemm(panel, x, k, m, out.ptr(), n, r0);
+            }
+        });
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (out, x, m, k, n);
     Ok(())

@@ -23,9 +23,14 @@ pub(super) unsafe fn dot_avx512(ty: GgmlType, w: &[u8], x: &[f32]) -> f32 {
     unsafe {
         let load = |i: usize, m: __mmask16| -> __m512 {
             match ty {
-                GgmlType::F16 => _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, pw.add(2 * i) as *const i16)),
+                GgmlType::F16 => {
+                    _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, pw.add(2 * i) as *const i16))
+                }
                 GgmlType::BF16 => {
-                    let h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, pw.add(2 * i) as *const i16));
+                    let h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(
+                        m,
+                        pw.add(2 * i) as *const i16,
+                    ));
                     _mm512_castsi512_ps(_mm512_slli_epi32(h, 16))
                 }
                 _ => _mm512_maskz_loadu_ps(m, pw.add(4 * i) as *const f32),
@@ -33,11 +38,19 @@ pub(super) unsafe fn dot_avx512(ty: GgmlType, w: &[u8], x: &[f32]) -> f32 {
         };
         while i + 32 <= n {
             acc0 = _mm512_fmadd_ps(load(i, u16::MAX), _mm512_loadu_ps(px.add(i)), acc0);
-            acc1 = _mm512_fmadd_ps(load(i + 16, u16::MAX), _mm512_loadu_ps(px.add(i + 16)), acc1);
+            acc1 = _mm512_fmadd_ps(
+                load(i + 16, u16::MAX),
+                _mm512_loadu_ps(px.add(i + 16)),
+                acc1,
+            );
             i += 32;
         }
         while i < n {
-            let m: __mmask16 = if n - i >= 16 { u16::MAX } else { (1u16 << (n - i)) - 1 };
+            let m: __mmask16 = if n - i >= 16 {
+                u16::MAX
+            } else {
+                (1u16 << (n - i)) - 1
+            };
             acc0 = _mm512_fmadd_ps(load(i, m), _mm512_maskz_loadu_ps(m, px.add(i)), acc0);
             i += 16;
         }
@@ -75,8 +88,14 @@ pub(super) unsafe fn dot_avx2(ty: GgmlType, w: &[u8], x: &[f32]) -> f32 {
     let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     let mut sum = _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
     let mut tail = [0.0f32; 8];
-    if i < n && crate::quant::dequantize_row(ty, &w[ty.type_size() * i..], &mut tail[..n - i]).is_ok() {
-        sum += tail[..n - i].iter().zip(&x[i..]).map(|(a, b)| a * b).sum::<f32>();
+    if i < n
+        && crate::quant::dequantize_row(ty, &w[ty.type_size() * i..], &mut tail[..n - i]).is_ok()
+    {
+        sum += tail[..n - i]
+            .iter()
+            .zip(&x[i..])
+            .map(|(a, b)| a * b)
+            .sum::<f32>();
     }
     sum
 }
@@ -92,10 +111,17 @@ pub(super) unsafe fn fill_panel(panel: &mut Vec<f32>, w: &QMatrix, r0: usize) {
     panel.resize(16 * k + 16, 0.0);
     let rb = w.stride();
     let lanes = 16.min(w.rows() - r0);
-    let live: u16 = if lanes == 16 { u16::MAX } else { (1u16 << lanes) - 1 };
+    let live: u16 = if lanes == 16 {
+        u16::MAX
+    } else {
+        (1u16 << lanes) - 1
+    };
     let base = w.data()[r0 * rb..].as_ptr() as *const i32;
     let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let idx = _mm512_mullo_epi32(_mm512_min_epi32(iota, _mm512_set1_epi32(lanes as i32 - 1)), _mm512_set1_epi32(rb as i32));
+    let idx = _mm512_mullo_epi32(
+        _mm512_min_epi32(iota, _mm512_set1_epi32(lanes as i32 - 1)),
+        _mm512_set1_epi32(rb as i32),
+    );
     let p = panel.as_mut_ptr();
     let es = w.ty().type_size();
     // SAFETY: gathers read 4 bytes inside rows r0..r0+lanes (F32: element kk; F16/BF16:
@@ -103,7 +129,12 @@ pub(super) unsafe fn fill_panel(panel: &mut Vec<f32>, w: &QMatrix, r0: usize) {
     // p[kk·16 .. kk·16+32] ≤ 16k + 16.
     unsafe {
         let gather = |off: usize| {
-            _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), live, _mm512_add_epi32(idx, _mm512_set1_epi32(off as i32)), base)
+            _mm512_mask_i32gather_epi32::<1>(
+                _mm512_setzero_si512(),
+                live,
+                _mm512_add_epi32(idx, _mm512_set1_epi32(off as i32)),
+                base,
+            )
         };
         let mut kk = 0;
         while kk < k {
@@ -115,11 +146,17 @@ pub(super) unsafe fn fill_panel(panel: &mut Vec<f32>, w: &QMatrix, r0: usize) {
                 _ if kk + 1 < k => {
                     let v = gather(es * kk);
                     let (a, b) = if w.ty() == GgmlType::F16 {
-                        (_mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)), _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16))))
+                        (
+                            _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)),
+                            _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16))),
+                        )
                     } else {
                         (
                             _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)),
-                            _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(0xFFFF_0000u32 as i32))),
+                            _mm512_castsi512_ps(_mm512_and_si512(
+                                v,
+                                _mm512_set1_epi32(0xFFFF_0000u32 as i32),
+                            )),
                         )
                     };
                     _mm512_storeu_ps(p.add(16 * kk), a);
@@ -150,9 +187,21 @@ pub(super) unsafe fn fill_panel(panel: &mut Vec<f32>, w: &QMatrix, r0: usize) {
 /// avx512f available; `panel` from [`fill_panel`] for `k` columns; `x.len() == m·k`; `y` valid
 /// for those writes and no other thread writes them.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub(super) unsafe fn panel_gemm(panel: &[f32], x: &[f32], k: usize, m: usize, y: *mut f32, n: usize, r0: usize) {
+pub(super) unsafe fn panel_gemm(
+    panel: &[f32],
+    x: &[f32],
+    k: usize,
+    m: usize,
+    y: *mut f32,
+    n: usize,
+    r0: usize,
+) {
     let lanes = 16.min(n - r0);
-    let mask: u16 = if lanes == 16 { u16::MAX } else { (1u16 << lanes) - 1 };
+    let mask: u16 = if lanes == 16 {
+        u16::MAX
+    } else {
+        (1u16 << lanes) - 1
+    };
     let mut i0 = 0;
     while i0 < m {
         let rows = MR.min(m - i0);
@@ -176,7 +225,16 @@ pub(super) unsafe fn panel_gemm(panel: &[f32], x: &[f32], k: usize, m: usize, y:
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile<const R: usize>(panel: &[f32], x: &[f32], k: usize, i0: usize, y: *mut f32, n: usize, r0: usize, mask: u16) {
+unsafe fn tile<const R: usize>(
+    panel: &[f32],
+    x: &[f32],
+    k: usize,
+    i0: usize,
+    y: *mut f32,
+    n: usize,
+    r0: usize,
+    mask: u16,
+) {
     let mut acc = [_mm512_setzero_ps(); R];
     // SAFETY: panel loads at kk·16 < 16k; x reads (i0+i)·k + kk < m·k; stores per the caller.
     unsafe {

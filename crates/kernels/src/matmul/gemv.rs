@@ -28,12 +28,21 @@ pub(super) fn gemv(w: &QMatrix, imp: DotImpl, x: &[f32], m: usize, y: &mut [f32]
         let yi = &mut y[i * n..(i + 1) * n];
         let task = |(t, yc): (usize, &mut [f32])| {
             let r0 = t * rows_per_task;
-            dot_rows(imp, w.ty(), &w.data()[r0 * rb..(r0 + yc.len()) * rb], rb, a, yc)
+            dot_rows(
+                imp,
+                w.ty(),
+                &w.data()[r0 * rb..(r0 + yc.len()) * rb],
+                rb,
+                a,
+                yc,
+            )
         };
         if rows_per_task >= n {
             task((0, yi))?;
         } else {
-            yi.par_chunks_mut(rows_per_task).enumerate().try_for_each(task)?;
+            yi.par_chunks_mut(rows_per_task)
+                .enumerate()
+                .try_for_each(task)?;
         }
     }
     Ok(())

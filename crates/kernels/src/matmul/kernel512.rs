@@ -35,8 +35,20 @@ pub(super) struct PanelOut {
 /// 32); `xq.len() == m·k`; `terms` has `m` rows; `out.y` is valid for writes of
 /// `y[i·n + r0 + l]` for `i < m`, `l < lanes ≤ 16`, and no other thread writes those elements.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
-pub(super) unsafe fn run_panel(panel: &Panel, terms: &ActTerms, spec: Spec, xq: &[i8], k: usize, m: usize, out: PanelOut) {
-    let mask: u16 = if out.lanes >= NR { u16::MAX } else { (1u16 << out.lanes) - 1 };
+pub(super) unsafe fn run_panel(
+    panel: &Panel,
+    terms: &ActTerms,
+    spec: Spec,
+    xq: &[i8],
+    k: usize,
+    m: usize,
+    out: PanelOut,
+) {
+    let mask: u16 = if out.lanes >= NR {
+        u16::MAX
+    } else {
+        (1u16 << out.lanes) - 1
+    };
     let mut i0 = 0;
     while i0 < m {
         let rows = MR.min(m - i0);
@@ -94,10 +106,12 @@ unsafe fn tile<const R: usize, const G4: usize, const MIN: bool>(
         let x: [*const u8; R] = std::array::from_fn(|i| xq.as_ptr().add((i0 + i) * k) as *const u8);
         let init: [*const i32; R] = std::array::from_fn(|i| terms.init.as_ptr().add((i0 + i) * ng));
         let dx: [*const f32; R] = std::array::from_fn(|i| terms.dx.as_ptr().add((i0 + i) * ng));
-        let sx: [*const f32; R] = std::array::from_fn(|i| terms.sx.as_ptr().wrapping_add((i0 + i) * ng));
+        let sx: [*const f32; R] =
+            std::array::from_fn(|i| terms.sx.as_ptr().wrapping_add((i0 + i) * ng));
         let mut acc = [_mm512_setzero_ps(); R];
         for g in 0..ng {
-            let mut isum: [__m512i; R] = std::array::from_fn(|i| _mm512_set1_epi32(*init[i].add(g)));
+            let mut isum: [__m512i; R] =
+                std::array::from_fn(|i| _mm512_set1_epi32(*init[i].add(g)));
             for t in 0..G4 {
                 let wv = _mm512_loadu_si512(q.add((g * G4 + t) * 64) as *const __m512i);
                 let off = (g * G4 + t) * 4;

@@ -21,9 +21,9 @@ mod float;
 mod float_x86;
 mod gemm;
 mod gemv;
-mod multi;
 #[cfg(target_arch = "x86_64")]
 mod kernel512;
+mod multi;
 mod pack;
 mod reference;
 #[cfg(test)]
@@ -88,10 +88,18 @@ impl std::fmt::Debug for Bytes {
 
 impl Bytes {
     /// `owner[start..start+len]`, checked.
-    pub fn new(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, start: usize, len: usize) -> Result<Self> {
+    pub fn new(
+        owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+        start: usize,
+        len: usize,
+    ) -> Result<Self> {
         let total = (*owner).as_ref().len();
         if start.checked_add(len).is_none_or(|end| end > total) {
-            return Err(Error::DataSize { what: "byte range".into(), got: total, expected: start.saturating_add(len) });
+            return Err(Error::DataSize {
+                what: "byte range".into(),
+                got: total,
+                expected: start.saturating_add(len),
+            });
         }
         Ok(Self { owner, start, len })
     }
@@ -99,7 +107,11 @@ impl Bytes {
     /// Owned bytes.
     pub fn from_vec(v: Vec<u8>) -> Self {
         let len = v.len();
-        Self { owner: Arc::new(v), start: 0, len }
+        Self {
+            owner: Arc::new(v),
+            start: 0,
+            len,
+        }
     }
 
     /// The bytes.
@@ -147,9 +159,19 @@ impl QMatrix {
         let row_bytes = ty.row_bytes(cols)?;
         let expected = row_bytes * rows;
         if data.as_slice().len() != expected {
-            return Err(Error::DataSize { what: format!("{} matrix {rows}x{cols}", ty.name()), got: data.as_slice().len(), expected });
+            return Err(Error::DataSize {
+                what: format!("{} matrix {rows}x{cols}", ty.name()),
+                got: data.as_slice().len(),
+                expected,
+            });
         }
-        Ok(Self { ty, rows, cols, row_bytes, data })
+        Ok(Self {
+            ty,
+            rows,
+            cols,
+            row_bytes,
+            data,
+        })
     }
 
     /// Element type.
@@ -180,7 +202,12 @@ impl QMatrix {
     /// Dequantize row `i` into `out` (`cols` elements): embedding lookup.
     pub fn dequantize_row(&self, i: usize, out: &mut [f32]) -> Result<()> {
         if i >= self.rows || out.len() != self.cols {
-            return Err(Error::Shape(format!("row {i} of {}x{} into {}", self.rows, self.cols, out.len())));
+            return Err(Error::Shape(format!(
+                "row {i} of {}x{} into {}",
+                self.rows,
+                self.cols,
+                out.len()
+            )));
         }
         quant::dequantize_row(self.ty, self.row_bytes(i), out)
     }
@@ -198,7 +225,10 @@ impl QMatrix {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (m, k) = x.dims2();
         if k != self.cols {
-            return Err(Error::Shape(format!("matmul: x has {k} columns, W is {}x{}", self.rows, self.cols)));
+            return Err(Error::Shape(format!(
+                "matmul: x has {k} columns, W is {}x{}",
+                self.rows, self.cols
+            )));
         }
         let mut y = Tensor::zeros(&[m, self.rows]);
         self.matmul_into(x.as_slice()?, m, y.as_mut_slice()?)?;
@@ -208,7 +238,12 @@ impl QMatrix {
     /// `ys[j] = x · mats[j]ᵀ` for matrices that share their input (Q/K/V; gate/up). For one
     /// activation row the input is quantized once per format and all matrices run in one
     /// parallel region; otherwise each product runs on its own.
-    pub fn matmul_many(mats: &[&QMatrix], x: &[f32], m: usize, ys: &mut [&mut [f32]]) -> Result<()> {
+    pub fn matmul_many(
+        mats: &[&QMatrix],
+        x: &[f32],
+        m: usize,
+        ys: &mut [&mut [f32]],
+    ) -> Result<()> {
         if m == 1 && multi::gemv_many(mats, x, ys)? {
             return Ok(());
         }
@@ -229,7 +264,13 @@ impl QMatrix {
     /// `y = x · Wᵀ` by a named path (tests, benchmarks). Errors if the CPU cannot run it.
     pub fn matmul_with(&self, path: Path, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
         if x.len() != m * self.cols || y.len() != m * self.rows {
-            return Err(Error::Shape(format!("matmul_into: x {} y {} for m={m} W {}x{}", x.len(), y.len(), self.rows, self.cols)));
+            return Err(Error::Shape(format!(
+                "matmul_into: x {} y {} for m={m} W {}x{}",
+                x.len(),
+                y.len(),
+                self.rows,
+                self.cols
+            )));
         }
         if m == 0 || self.rows == 0 {
             return Ok(());
@@ -257,4 +298,3 @@ impl QMatrix {
         self.row_bytes
     }
 }
-

@@ -17,16 +17,35 @@ use crate::{Error, Result};
 /// fused path does not apply (float weights, scalar CPU), so the caller falls back.
 pub(super) fn gemv_many(mats: &[&QMatrix], x: &[f32], ys: &mut [&mut [f32]]) -> Result<bool> {
     let imp = DotImpl::best();
-    if imp == DotImpl::Scalar || mats.iter().any(|w| act_kind(w.ty()).is_none() || !matches!(Path::select(w.ty(), 1), Path::Gemv(_))) {
+    if imp == DotImpl::Scalar
+        || mats.iter().any(|w| {
+            act_kind(w.ty()).is_none() || !matches!(Path::select(w.ty(), 1), Path::Gemv(_))
+        })
+    {
         return Ok(false);
     }
     let k = x.len();
-    if mats.len() != ys.len() || mats.iter().zip(ys.iter()).any(|(w, y)| w.cols() != k || y.len() != w.rows()) {
-        return Err(Error::Shape("matmul_many: matrices, activations and outputs disagree".into()));
+    if mats.len() != ys.len()
+        || mats
+            .iter()
+            .zip(ys.iter())
+            .any(|(w, y)| w.cols() != k || y.len() != w.rows())
+    {
+        return Err(Error::Shape(
+            "matmul_many: matrices, activations and outputs disagree".into(),
+        ));
     }
     let needs = |kind: fn(ActKind) -> bool| mats.iter().any(|w| act_kind(w.ty()).is_some_and(kind));
-    let q8 = if needs(|a| a != ActKind::Q8_K) { Some(QActs::quantize(crate::GgmlType::Q8_0, x, 1, k)?) } else { None };
-    let q8k = if needs(|a| a == ActKind::Q8_K) { Some(QActs::quantize(crate::GgmlType::Q4_K, x, 1, k)?) } else { None };
+    let q8 = if needs(|a| a != ActKind::Q8_K) {
+        Some(QActs::quantize(crate::GgmlType::Q8_0, x, 1, k)?)
+    } else {
+        None
+    };
+    let q8k = if needs(|a| a == ActKind::Q8_K) {
+        Some(QActs::quantize(crate::GgmlType::Q4_K, x, 1, k)?)
+    } else {
+        None
+    };
     let mut tasks: Vec<(usize, usize, &mut [f32])> = Vec::new();
     for (j, y) in ys.iter_mut().enumerate() {
         let w = mats[j];
@@ -37,10 +56,23 @@ pub(super) fn gemv_many(mats: &[&QMatrix], x: &[f32], ys: &mut [&mut [f32]]) -> 
     }
     tasks.into_par_iter().try_for_each(|(j, r0, y)| {
         let w = mats[j];
-        let acts = if act_kind(w.ty()) == Some(ActKind::Q8_K) { q8k.as_ref() } else { q8.as_ref() };
-        let a = acts.ok_or_else(|| Error::Shape("matmul_many: activations missing".into()))?.row(0);
+        let acts = if act_kind(w.ty()) == Some(ActKind::Q8_K) {
+            q8k.as_ref()
+        } else {
+            q8.as_ref()
+        };
+        let a = acts
+            .ok_or_else(|| Error::Shape("matmul_many: activations missing".into()))?
+            .row(0);
         let rb = w.stride();
-        dot_rows(imp, w.ty(), &w.data()[r0 * rb..(r0 + y.len()) * rb], rb, a, y)
+        dot_rows(
+            imp,
+            w.ty(),
+            &w.data()[r0 * rb..(r0 + y.len()) * rb],
+            rb,
+            a,
+            y,
+        )
     })?;
     Ok(true)
 }

@@ -18,9 +18,9 @@
 //! of the 16 rows, so each i32 lane accumulates one row's dot product.
 
 use super::QMatrix;
-use crate::quant::kquants::q4k_scales_mins;
 use crate::quant::dot::scalar::q6k_quants;
 use crate::quant::dot::{ActRow, QActs};
+use crate::quant::kquants::q4k_scales_mins;
 use crate::quant::rd_f16;
 use crate::GgmlType;
 
@@ -103,7 +103,13 @@ impl Panel {
         self.row_dw.resize(ng, 0.0);
         self.row_mw.resize(ng, 0.0);
         for r in 0..NR.min(w.rows().saturating_sub(r0)) {
-            unpack_row(w.ty(), w.row_bytes(r0 + r), &mut self.row_q, &mut self.row_dw, &mut self.row_mw);
+            unpack_row(
+                w.ty(),
+                w.row_bytes(r0 + r),
+                &mut self.row_q,
+                &mut self.row_dw,
+                &mut self.row_mw,
+            );
             for (k4, quad) in self.row_q.chunks_exact(4).enumerate() {
                 self.q[k4 * 4 * NR + 4 * r..k4 * 4 * NR + 4 * r + 4].copy_from_slice(quad);
             }
@@ -162,7 +168,11 @@ fn unpack_row(ty: GgmlType, row: &[u8], q: &mut [u8], dw: &mut [f32], mw: &mut [
             }
         }
         GgmlType::Q4_K => {
-            for (sb, (blk, qb)) in row.chunks_exact(144).zip(q.chunks_exact_mut(256)).enumerate() {
+            for (sb, (blk, qb)) in row
+                .chunks_exact(144)
+                .zip(q.chunks_exact_mut(256))
+                .enumerate()
+            {
                 let d = rd_f16(blk, 0);
                 let dmin = rd_f16(blk, 2);
                 let u = q4k_scales_mins(&blk[4..16]);
@@ -182,7 +192,11 @@ fn unpack_row(ty: GgmlType, row: &[u8], q: &mut [u8], dw: &mut [f32], mw: &mut [
             }
         }
         GgmlType::Q6_K => {
-            for (sb, (blk, qb)) in row.chunks_exact(210).zip(q.chunks_exact_mut(256)).enumerate() {
+            for (sb, (blk, qb)) in row
+                .chunks_exact(210)
+                .zip(q.chunks_exact_mut(256))
+                .enumerate()
+            {
                 let d = rd_f16(blk, 208);
                 qb.copy_from_slice(&q6k_quants(blk));
                 for j in 0..16 {
@@ -217,7 +231,12 @@ impl ActTerms {
     pub(super) fn new(acts: &QActs, spec: Spec, k: usize) -> Self {
         let ng = k / spec.g;
         let m = acts.m();
-        let mut t = Self { ng, dx: Vec::with_capacity(m * ng), init: Vec::with_capacity(m * ng), sx: Vec::new() };
+        let mut t = Self {
+            ng,
+            dx: Vec::with_capacity(m * ng),
+            init: Vec::with_capacity(m * ng),
+            sx: Vec::new(),
+        };
         for i in 0..m {
             match acts.row(i) {
                 ActRow::Q8(a) => {
@@ -231,7 +250,10 @@ impl ActTerms {
                     let per16 = spec.g / 16;
                     for g in 0..ng {
                         let d = a.d[g * spec.g / 256];
-                        let bsum: i32 = a.bsums[g * per16..(g + 1) * per16].iter().map(|&v| v as i32).sum();
+                        let bsum: i32 = a.bsums[g * per16..(g + 1) * per16]
+                            .iter()
+                            .map(|&v| v as i32)
+                            .sum();
                         t.dx.push(d);
                         t.init.push(-spec.offset * bsum);
                         if spec.has_min {

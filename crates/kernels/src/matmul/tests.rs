@@ -9,14 +9,18 @@
 
 use super::*;
 use crate::quant::dot::scalar::dot_model;
-use crate::quant::dot::{ActKind, QActs};
 use crate::quant::dot::tests::QTYPES;
+use crate::quant::dot::{ActKind, QActs};
 use crate::testutil::{weights, Rng};
 
 const MODEL_TOL: f64 = 4e-6;
 
 fn fast_paths() -> Vec<Path> {
-    let mut p: Vec<Path> = [DotImpl::Avx2, DotImpl::Avx512].into_iter().filter(|i| i.available()).map(Path::Gemv).collect();
+    let mut p: Vec<Path> = [DotImpl::Avx2, DotImpl::Avx512]
+        .into_iter()
+        .filter(|i| i.available())
+        .map(Path::Gemv)
+        .collect();
     if gemm::available() {
         p.push(Path::Gemm);
     }
@@ -38,7 +42,11 @@ fn check(w: &QMatrix, x: &[f32], m: usize, y: &[f32], what: &str) -> Result<f64>
         for r in 0..n {
             let wr = &wd[r * k..(r + 1) * k];
             let exact: f64 = wr.iter().zip(xi).map(|(&a, &b)| a as f64 * b as f64).sum();
-            let absum: f64 = wr.iter().zip(xi).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum();
+            let absum: f64 = wr
+                .iter()
+                .zip(xi)
+                .map(|(&a, &b)| (a as f64 * b as f64).abs())
+                .sum();
             let mut bound = 1e-5 * absum + 1e-12;
             for (xb, wb) in xi.chunks_exact(qb).zip(wr.chunks_exact(qb)) {
                 let amax = xb.iter().fold(0.0f32, |a, v| a.max(v.abs())) as f64;
@@ -46,7 +54,10 @@ fn check(w: &QMatrix, x: &[f32], m: usize, y: &[f32], what: &str) -> Result<f64>
             }
             let got = y[i * n + r] as f64;
             let err = (got - exact).abs();
-            assert!(err <= bound, "{what} ({i},{r}): got {got} exact {exact} err {err:e} bound {bound:e}");
+            assert!(
+                err <= bound,
+                "{what} ({i},{r}): got {got} exact {exact} err {err:e} bound {bound:e}"
+            );
             worst = worst.max(err / bound);
             let model = dot_model(w.ty(), w.row_bytes(r), acts.row(i))?;
             let merr = (got - model.value).abs();
@@ -73,12 +84,23 @@ fn quantized_paths_match_reference_and_model() -> Result<()> {
                 for &m in &[1usize, 2, 5, 33] {
                     seed += 1;
                     let raw = seed % 2 == 0;
-                    let w = QMatrix::new(ty, rows, k, Bytes::from_vec(weights(ty, rows, k, seed, raw)?))?;
+                    let w = QMatrix::new(
+                        ty,
+                        rows,
+                        k,
+                        Bytes::from_vec(weights(ty, rows, k, seed, raw)?),
+                    )?;
                     let x = rng.vec(m * k, 1.0);
                     for path in fast_paths() {
                         let mut y = vec![f32::NAN; m * rows];
                         w.matmul_with(path, &x, m, &mut y)?;
-                        check(&w, &x, m, &y, &format!("{ty:?} {path:?} {rows}x{k} m={m} raw={raw}"))?;
+                        check(
+                            &w,
+                            &x,
+                            m,
+                            &y,
+                            &format!("{ty:?} {path:?} {rows}x{k} m={m} raw={raw}"),
+                        )?;
                     }
                 }
             }
@@ -109,15 +131,24 @@ fn quantized_paths_long_rows() -> Result<()> {
 #[test]
 fn reference_path_is_exact_f32() -> Result<()> {
     let mut rng = Rng::new(2);
-    let w = QMatrix::new(GgmlType::Q4_K, 5, 256, Bytes::from_vec(weights(GgmlType::Q4_K, 5, 256, 1, true)?))?;
+    let w = QMatrix::new(
+        GgmlType::Q4_K,
+        5,
+        256,
+        Bytes::from_vec(weights(GgmlType::Q4_K, 5, 256, 1, true)?),
+    )?;
     let x = rng.vec(2 * 256, 1.0);
     let mut y = vec![0.0; 10];
     w.matmul_with(Path::Reference, &x, 2, &mut y)?;
     let wd = w.dequantize()?;
     for i in 0..2 {
         for r in 0..5 {
-            let e: f64 = (0..256).map(|l| wd[r * 256 + l] as f64 * x[i * 256 + l] as f64).sum();
-            let mag: f64 = (0..256).map(|l| (wd[r * 256 + l] as f64 * x[i * 256 + l] as f64).abs()).sum();
+            let e: f64 = (0..256)
+                .map(|l| wd[r * 256 + l] as f64 * x[i * 256 + l] as f64)
+                .sum();
+            let mag: f64 = (0..256)
+                .map(|l| (wd[r * 256 + l] as f64 * x[i * 256 + l] as f64).abs())
+                .sum();
             assert!((y[i * 5 + r] as f64 - e).abs() <= 1e-6 * mag);
         }
     }
@@ -126,7 +157,12 @@ fn reference_path_is_exact_f32() -> Result<()> {
 
 #[test]
 fn matmul_shape_errors() -> Result<()> {
-    let w = QMatrix::new(GgmlType::Q8_0, 2, 32, Bytes::from_vec(weights(GgmlType::Q8_0, 2, 32, 1, false)?))?;
+    let w = QMatrix::new(
+        GgmlType::Q8_0,
+        2,
+        32,
+        Bytes::from_vec(weights(GgmlType::Q8_0, 2, 32, 1, false)?),
+    )?;
     let mut y = vec![0.0; 2];
     assert!(w.matmul_into(&[0.0; 31], 1, &mut y).is_err());
     assert!(w.matmul_into(&[0.0; 32], 1, &mut y[..1]).is_err());
@@ -146,7 +182,12 @@ fn simd_panel_fill_matches_scalar() -> Result<()> {
         let Some(spec) = Spec::of(ty) else { continue };
         let k = 2 * ty.block_size().max(256);
         for rows in [5usize, 16, 37] {
-            let w = QMatrix::new(ty, rows, k, Bytes::from_vec(weights(ty, rows, k, rows as u64, true)?))?;
+            let w = QMatrix::new(
+                ty,
+                rows,
+                k,
+                Bytes::from_vec(weights(ty, rows, k, rows as u64, true)?),
+            )?;
             for r0 in (0..rows).step_by(NR) {
                 let (mut a, mut b) = (Panel::default(), Panel::default());
                 a.fill_scalar(&w, spec, r0);
@@ -165,14 +206,23 @@ fn simd_panel_fill_matches_scalar() -> Result<()> {
 #[test]
 fn float_paths_match_reference() -> Result<()> {
     let mut rng = Rng::new(33);
-    let mut paths: Vec<Path> = [DotImpl::Avx2, DotImpl::Avx512].into_iter().filter(|i| i.available()).map(Path::Gemv).collect();
+    let mut paths: Vec<Path> = [DotImpl::Avx2, DotImpl::Avx512]
+        .into_iter()
+        .filter(|i| i.available())
+        .map(Path::Gemv)
+        .collect();
     if float::gemm_available() {
         paths.push(Path::Gemm);
     }
     for ty in [GgmlType::F32, GgmlType::F16, GgmlType::BF16] {
         for &k in &[1usize, 7, 64, 129] {
             for &(rows, m) in &[(1usize, 1usize), (3, 2), (17, 5), (129, 33), (20, 9)] {
-                let w = QMatrix::new(ty, rows, k, Bytes::from_vec(weights(ty, rows, k, (k * rows) as u64, false)?))?;
+                let w = QMatrix::new(
+                    ty,
+                    rows,
+                    k,
+                    Bytes::from_vec(weights(ty, rows, k, (k * rows) as u64, false)?),
+                )?;
                 let wd = w.dequantize()?;
                 let x = rng.vec(m * k, 1.0);
                 for &path in &paths {
@@ -185,7 +235,10 @@ fn float_paths_match_reference() -> Result<()> {
                                 (e + p, a + p.abs())
                             });
                             let got = y[i * rows + r] as f64;
-                            assert!((got - e).abs() <= 1e-5 * mag + 1e-30, "{ty:?} {path:?} k={k} {rows}x{m} ({i},{r}): {got} vs {e}");
+                            assert!(
+                                (got - e).abs() <= 1e-5 * mag + 1e-30,
+                                "{ty:?} {path:?} k={k} {rows}x{m} ({i},{r}): {got} vs {e}"
+                            );
                         }
                     }
                 }
@@ -201,10 +254,21 @@ fn float_paths_match_reference() -> Result<()> {
 fn matmul_many_equals_separate() -> Result<()> {
     use crate::quant::quantize::quantize_row;
     let k = 512;
-    let x: Vec<f32> = (0..k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
+    let x: Vec<f32> = (0..k)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+        .collect();
     let mut mats = Vec::new();
-    for (ty, rows, seed) in [(GgmlType::Q5_0, 37, 1u32), (GgmlType::Q8_0, 5, 2), (GgmlType::Q4_K, 130, 3)] {
-        let w: Vec<f32> = (0..rows * k).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 9) as f32 / 4194304.0) - 1.0).collect();
+    for (ty, rows, seed) in [
+        (GgmlType::Q5_0, 37, 1u32),
+        (GgmlType::Q8_0, 5, 2),
+        (GgmlType::Q4_K, 130, 3),
+    ] {
+        let w: Vec<f32> = (0..rows * k)
+            .map(|i| {
+                (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 9) as f32 / 4194304.0)
+                    - 1.0
+            })
+            .collect();
         let rb = ty.row_bytes(k)?;
         let mut bytes = vec![0u8; rows * rb];
         for (r, out) in w.chunks(k).zip(bytes.chunks_mut(rb)) {

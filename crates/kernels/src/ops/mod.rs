@@ -27,7 +27,11 @@ pub fn add_assign(a: &mut [f32], b: &[f32]) -> Result<()> {
 /// Add a bias row to every row of `x` (`x: [m, bias.len()]`).
 pub fn add_bias(x: &mut [f32], bias: &[f32]) -> Result<()> {
     if bias.is_empty() || x.len() % bias.len() != 0 {
-        return Err(Error::Shape(format!("bias of {} over {}", bias.len(), x.len())));
+        return Err(Error::Shape(format!(
+            "bias of {} over {}",
+            bias.len(),
+            x.len()
+        )));
     }
     for row in x.chunks_exact_mut(bias.len()) {
         for (v, b) in row.iter_mut().zip(bias) {
@@ -40,7 +44,11 @@ pub fn add_bias(x: &mut [f32], bias: &[f32]) -> Result<()> {
 /// SwiGLU: `gate[i] = silu(gate[i]) * up[i]`, `silu(x) = x / (1 + e^(−x))`.
 pub fn silu_mul(gate: &mut [f32], up: &[f32]) -> Result<()> {
     if gate.len() != up.len() {
-        return Err(Error::Shape(format!("silu_mul: {} vs {}", gate.len(), up.len())));
+        return Err(Error::Shape(format!(
+            "silu_mul: {} vs {}",
+            gate.len(),
+            up.len()
+        )));
     }
     #[cfg(target_arch = "x86_64")]
     {

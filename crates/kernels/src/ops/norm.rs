@@ -15,7 +15,11 @@ fn rms_scale(x: &[f32], eps: f32) -> f32 {
 pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, y: &mut [f32]) -> Result<()> {
     let n = w.len();
     if n == 0 || x.len() % n != 0 || y.len() != x.len() {
-        return Err(Error::Shape(format!("rms_norm: x {} w {n} y {}", x.len(), y.len())));
+        return Err(Error::Shape(format!(
+            "rms_norm: x {} w {n} y {}",
+            x.len(),
+            y.len()
+        )));
     }
     for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
         let scale = rms_scale(xr, eps);

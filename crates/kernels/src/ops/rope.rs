@@ -48,7 +48,12 @@ impl RopeCache {
                 a *= theta_scale;
             }
         }
-        Ok(Self { style, half, cos, sin })
+        Ok(Self {
+            style,
+            half,
+            cos,
+            sin,
+        })
     }
 
     /// Rotate `x: [n_tok, n_heads, d]` in place; token t uses the t-th position given to `new`.
@@ -56,7 +61,10 @@ impl RopeCache {
         let d = 2 * self.half;
         let n_tok = self.cos.len() / self.half.max(1);
         if x.len() != n_tok * n_heads * d {
-            return Err(Error::Shape(format!("rope: x {} for {n_tok} tokens x {n_heads} heads x {d}", x.len())));
+            return Err(Error::Shape(format!(
+                "rope: x {} for {n_tok} tokens x {n_heads} heads x {d}",
+                x.len()
+            )));
         }
         for (t, tok) in x.chunks_exact_mut(n_heads * d).enumerate() {
             let c = &self.cos[t * self.half..(t + 1) * self.half];
@@ -106,7 +114,9 @@ mod tests {
         assert!((n(&x) - n(&y)).abs() < 1e-5);
         // Interleave x: neox pair (i, i+h) becomes interleaved pair (2i, 2i+1).
         let h = d / 2;
-        let xi: Vec<f32> = (0..d).map(|j| if j % 2 == 0 { x[j / 2] } else { x[h + j / 2] }).collect();
+        let xi: Vec<f32> = (0..d)
+            .map(|j| if j % 2 == 0 { x[j / 2] } else { x[h + j / 2] })
+            .collect();
         let ri = RopeCache::new(RopeStyle::Interleaved, d, 10000.0, &[17])?;
         let mut yi = xi.clone();
         ri.apply(&mut yi, 1)?;

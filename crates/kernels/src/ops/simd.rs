@@ -104,7 +104,11 @@ pub(crate) unsafe fn silu_mul_avx512(g: &mut [f32], u: &[f32]) {
     // SAFETY: i + 16 <= n in the loop; the tail is masked.
     unsafe {
         while i < n {
-            let m: __mmask16 = if n - i >= 16 { 0xFFFF } else { ((1u32 << (n - i)) - 1) as u16 };
+            let m: __mmask16 = if n - i >= 16 {
+                0xFFFF
+            } else {
+                ((1u32 << (n - i)) - 1) as u16
+            };
             let x = _mm512_maskz_loadu_ps(m, pg.add(i));
             let e = crate::attention::micro::x86::exp2v(_mm512_mul_ps(x, nl2e));
             let s = _mm512_div_ps(x, _mm512_add_ps(one, e));
@@ -131,17 +135,27 @@ mod x86 {
         // SAFETY (all loads below): i + 32 <= n or i + 16 <= n checked by the loop bounds.
         unsafe {
             while i + 32 <= n {
-                acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
-                acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 16)), _mm512_loadu_ps(pb.add(i + 16)), acc1);
+                acc0 =
+                    _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
+                acc1 = _mm512_fmadd_ps(
+                    _mm512_loadu_ps(pa.add(i + 16)),
+                    _mm512_loadu_ps(pb.add(i + 16)),
+                    acc1,
+                );
                 i += 32;
             }
             while i + 16 <= n {
-                acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
+                acc0 =
+                    _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
                 i += 16;
             }
             if i < n {
                 let m: __mmask16 = (1u32 << (n - i)) as u16 - 1;
-                acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)), acc1);
+                acc1 = _mm512_fmadd_ps(
+                    _mm512_maskz_loadu_ps(m, pa.add(i)),
+                    _mm512_maskz_loadu_ps(m, pb.add(i)),
+                    acc1,
+                );
             }
         }
         _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
@@ -237,7 +251,11 @@ mod x86 {
             }
             if i < n {
                 let m: __mmask16 = (1u32 << (n - i)) as u16 - 1;
-                let v = _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, px.add(i)), _mm512_maskz_loadu_ps(m, py.add(i)));
+                let v = _mm512_fmadd_ps(
+                    va,
+                    _mm512_maskz_loadu_ps(m, px.add(i)),
+                    _mm512_maskz_loadu_ps(m, py.add(i)),
+                );
                 _mm512_mask_storeu_ps(py.add(i), m, v);
             }
         }
@@ -253,7 +271,10 @@ mod x86 {
         unsafe {
             while i + 16 <= n {
                 let xv = _mm512_cvtph_ps(_mm256_loadu_si256(px.add(i) as *const __m256i));
-                _mm512_storeu_ps(py.add(i), _mm512_fmadd_ps(va, xv, _mm512_loadu_ps(py.add(i))));
+                _mm512_storeu_ps(
+                    py.add(i),
+                    _mm512_fmadd_ps(va, xv, _mm512_loadu_ps(py.add(i))),
+                );
                 i += 16;
             }
             if i < n {
@@ -281,7 +302,12 @@ mod tests {
     use super::*;
 
     fn data(n: usize, seed: u32) -> Vec<f32> {
-        (0..n).map(|i| (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / 8388608.0) - 1.0).collect()
+        (0..n)
+            .map(|i| {
+                (((i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 8) as f32 / 8388608.0)
+                    - 1.0
+            })
+            .collect()
     }
 
     /// SIMD vs scalar on awkward lengths; tolerance 1e-5 relative to Σ|a·b| (summation order).
@@ -292,22 +318,34 @@ mod tests {
             let b = data(n, 2);
             let bh: Vec<f16> = b.iter().map(|v| f16::from_f32(*v)).collect();
             let mag: f32 = a.iter().zip(&b).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1e-6;
-            assert!((dot(&a, &b) - dot_scalar(&a, &b)).abs() <= 1e-5 * mag, "dot n={n}");
-            assert!((dot_f16(&a, &bh) - dot_f16_scalar(&a, &bh)).abs() <= 1e-5 * mag, "dot_f16 n={n}");
+            assert!(
+                (dot(&a, &b) - dot_scalar(&a, &b)).abs() <= 1e-5 * mag,
+                "dot n={n}"
+            );
+            assert!(
+                (dot_f16(&a, &bh) - dot_f16_scalar(&a, &bh)).abs() <= 1e-5 * mag,
+                "dot_f16 n={n}"
+            );
             let mut y1 = data(n, 3);
             let mut y2 = y1.clone();
             axpy(&mut y1, 0.5, &a);
             for (o, v) in y2.iter_mut().zip(&a) {
                 *o += 0.5 * v;
             }
-            assert!(y1.iter().zip(&y2).all(|(p, q)| (p - q).abs() < 1e-6), "axpy n={n}");
+            assert!(
+                y1.iter().zip(&y2).all(|(p, q)| (p - q).abs() < 1e-6),
+                "axpy n={n}"
+            );
             let mut y3 = data(n, 3);
             axpy_f16(&mut y3, -0.25, &bh);
             let mut y4 = data(n, 3);
             for (o, v) in y4.iter_mut().zip(&bh) {
                 *o += -0.25 * v.to_f32();
             }
-            assert!(y3.iter().zip(&y4).all(|(p, q)| (p - q).abs() < 1e-6), "axpy_f16 n={n}");
+            assert!(
+                y3.iter().zip(&y4).all(|(p, q)| (p - q).abs() < 1e-6),
+                "axpy_f16 n={n}"
+            );
         }
     }
 }

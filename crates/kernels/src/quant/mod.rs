@@ -25,7 +25,11 @@ pub use kquants::scale_min_k4;
 pub fn dequantize_row(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<()> {
     let need = ty.row_bytes(out.len())?;
     if bytes.len() < need {
-        return Err(Error::DataSize { what: format!("{} row", ty.name()), got: bytes.len(), expected: need });
+        return Err(Error::DataSize {
+            what: format!("{} row", ty.name()),
+            got: bytes.len(),
+            expected: need,
+        });
     }
     let bytes = &bytes[..need];
     match ty {

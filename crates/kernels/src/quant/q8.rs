@@ -75,7 +75,10 @@ impl Q8Rows {
     /// Re-quantize into this buffer, reusing its allocations.
     pub fn quantize_into(&mut self, x: &[f32], m: usize, k: usize) -> Result<()> {
         if !k.is_multiple_of(QK8) || x.len() != m * k {
-            return Err(Error::Shape(format!("q8_0 quantize: {} values for {m} rows of {k} (k must be a multiple of 32)", x.len())));
+            return Err(Error::Shape(format!(
+                "q8_0 quantize: {} values for {m} rows of {k} (k must be a multiple of 32)",
+                x.len()
+            )));
         }
         let nb = k / QK8;
         self.m = m;
@@ -87,7 +90,10 @@ impl Q8Rows {
         if k == 0 {
             return Ok(());
         }
-        type Item<'a> = ((((&'a [f32], &'a mut [i8]), &'a mut [f32]), &'a mut [i32]), &'a mut [f32]);
+        type Item<'a> = (
+            (((&'a [f32], &'a mut [i8]), &'a mut [f32]), &'a mut [i32]),
+            &'a mut [f32],
+        );
         let work = |((((xr, qs), d), sum), s): Item<'_>| quantize_row_q8(xr, qs, d, sum, s);
         if m > 1 && m * k >= PAR_MIN_ELEMS {
             x.par_chunks_exact(k)
@@ -140,7 +146,13 @@ pub fn quantize_row_q8(x: &[f32], qs: &mut [i8], d: &mut [f32], sum: &mut [i32],
     #[cfg(target_arch = "x86_64")]
     {
         let nb = x.len() / QK8;
-        if crate::cpu::features().avx512 && x.len().is_multiple_of(QK8) && qs.len() >= x.len() && d.len() >= nb && sum.len() >= nb && s.len() >= nb {
+        if crate::cpu::features().avx512
+            && x.len().is_multiple_of(QK8)
+            && qs.len() >= x.len()
+            && d.len() >= nb
+            && sum.len() >= nb
+            && s.len() >= nb
+        {
             // SAFETY: avx512 f/bw detected; lengths checked just above.
             return unsafe { super::q8_x86::quantize_row_q8(x, qs, d, sum, s) };
         }
@@ -149,7 +161,13 @@ pub fn quantize_row_q8(x: &[f32], qs: &mut [i8], d: &mut [f32], sum: &mut [i32],
 }
 
 /// The portable [`quantize_row_q8`] (and its oracle).
-pub fn quantize_row_q8_scalar(x: &[f32], qs: &mut [i8], d: &mut [f32], sum: &mut [i32], s: &mut [f32]) {
+pub fn quantize_row_q8_scalar(
+    x: &[f32],
+    qs: &mut [i8],
+    d: &mut [f32],
+    sum: &mut [i32],
+    s: &mut [f32],
+) {
     for ((((xb, qb), d), sum), s) in x
         .chunks_exact(QK8)
         .zip(qs.chunks_exact_mut(QK8))
@@ -204,7 +222,10 @@ impl Q8KRows {
     /// Re-quantize into this buffer, reusing its allocations.
     pub fn quantize_into(&mut self, x: &[f32], m: usize, k: usize) -> Result<()> {
         if !k.is_multiple_of(QKK) || x.len() != m * k {
-            return Err(Error::Shape(format!("q8_K quantize: {} values for {m} rows of {k} (k must be a multiple of 256)", x.len())));
+            return Err(Error::Shape(format!(
+                "q8_K quantize: {} values for {m} rows of {k} (k must be a multiple of 256)",
+                x.len()
+            )));
         }
         let nb = k / QKK;
         self.m = m;
@@ -266,7 +287,12 @@ pub fn quantize_row_q8_k(x: &[f32], qs: &mut [i8], d: &mut [f32], bsums: &mut [i
     #[cfg(target_arch = "x86_64")]
     {
         let nb = x.len() / QKK;
-        if crate::cpu::features().avx512 && x.len().is_multiple_of(QKK) && qs.len() >= x.len() && d.len() >= nb && bsums.len() >= 16 * nb {
+        if crate::cpu::features().avx512
+            && x.len().is_multiple_of(QKK)
+            && qs.len() >= x.len()
+            && d.len() >= nb
+            && bsums.len() >= 16 * nb
+        {
             // SAFETY: avx512 f/bw detected; lengths checked just above.
             return unsafe { super::q8_x86::quantize_row_q8_k(x, qs, d, bsums) };
         }
@@ -324,7 +350,16 @@ mod tests {
 
     #[test]
     fn nearest_int_is_round_half_even() {
-        for (v, r) in [(0.5f32, 0), (1.5, 2), (2.5, 2), (-0.5, 0), (-1.5, -2), (126.49, 126), (-127.0, -127), (3.7, 4)] {
+        for (v, r) in [
+            (0.5f32, 0),
+            (1.5, 2),
+            (2.5, 2),
+            (-0.5, 0),
+            (-1.5, -2),
+            (126.49, 126),
+            (-127.0, -127),
+            (3.7, 4),
+        ] {
             assert_eq!(nearest_int(v), r, "{v}");
         }
     }
@@ -346,7 +381,10 @@ mod tests {
                 assert_eq!(d, round_f16(amax / 127.0));
                 for (v, &qv) in xb.iter().zip(qb) {
                     let err = (v - d * qv as f32).abs();
-                    assert!(err <= 0.5 * amax / 127.0 + amax * 2f32.powi(-11) + 1e-7, "err {err} amax {amax}");
+                    assert!(
+                        err <= 0.5 * amax / 127.0 + amax * 2f32.powi(-11) + 1e-7,
+                        "err {err} amax {amax}"
+                    );
                 }
                 let sum: i32 = qb.iter().map(|&v| v as i32).sum();
                 assert_eq!(r.sum[b], sum);

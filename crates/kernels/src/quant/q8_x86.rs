@@ -12,8 +12,20 @@ use super::q8::{round_f16, QK8, QKK};
 /// avx512f/bw available; `x.len()` is a multiple of 32; `qs` as long as `x`; `d`, `sum`, `s`
 /// hold `x.len()/32` entries.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-pub(super) unsafe fn quantize_row_q8(x: &[f32], qs: &mut [i8], d: &mut [f32], sum: &mut [i32], s: &mut [f32]) {
-    for (b, ((d, sum), s)) in d.iter_mut().zip(sum.iter_mut()).zip(s.iter_mut()).enumerate().take(x.len() / QK8) {
+pub(super) unsafe fn quantize_row_q8(
+    x: &[f32],
+    qs: &mut [i8],
+    d: &mut [f32],
+    sum: &mut [i32],
+    s: &mut [f32],
+) {
+    for (b, ((d, sum), s)) in d
+        .iter_mut()
+        .zip(sum.iter_mut())
+        .zip(s.iter_mut())
+        .enumerate()
+        .take(x.len() / QK8)
+    {
         // SAFETY: elements 32b..32b+32 of x and qs exist (the contract).
         unsafe {
             let p = x.as_ptr().add(QK8 * b);

@@ -13,7 +13,11 @@ use crate::{Error, GgmlType, Result};
 pub fn quantize_row(ty: GgmlType, x: &[f32], out: &mut [u8]) -> Result<()> {
     let need = ty.row_bytes(x.len())?;
     if out.len() != need {
-        return Err(Error::DataSize { what: format!("{} quantize output", ty.name()), got: out.len(), expected: need });
+        return Err(Error::DataSize {
+            what: format!("{} quantize output", ty.name()),
+            got: out.len(),
+            expected: need,
+        });
     }
     let bs = ty.block_size();
     let ts = ty.type_size();
@@ -37,7 +41,10 @@ pub fn quantize_row(ty: GgmlType, x: &[f32], out: &mut [u8]) -> Result<()> {
 /// Quantize a `[rows, cols]` f32 matrix row by row into one byte buffer.
 pub fn quantize_matrix(ty: GgmlType, x: &[f32], rows: usize, cols: usize) -> Result<Vec<u8>> {
     if x.len() != rows * cols {
-        return Err(Error::Shape(format!("quantize_matrix: {} values for {rows}x{cols}", x.len())));
+        return Err(Error::Shape(format!(
+            "quantize_matrix: {} values for {rows}x{cols}",
+            x.len()
+        )));
     }
     let rb = ty.row_bytes(cols)?;
     let mut out = vec![0u8; rb * rows];
@@ -54,7 +61,10 @@ fn put_f16(b: &mut [u8], v: f32) {
 }
 
 fn min_max(x: &[f32]) -> (f32, f32) {
-    x.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    x.iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
 }
 
 /// The signed value of largest magnitude (first one on ties), as llama.cpp picks it.
@@ -161,8 +171,16 @@ fn q4_k(xb: &[f32], ob: &mut [u8]) {
     let mut ls = [0u8; 8];
     let mut lm = [0u8; 8];
     for j in 0..8 {
-        ls[j] = if d > 0.0 { nearest_int(scale[j] / d).clamp(0, 63) as u8 } else { 0 };
-        lm[j] = if dmin > 0.0 { nearest_int(minv[j] / dmin).clamp(0, 63) as u8 } else { 0 };
+        ls[j] = if d > 0.0 {
+            nearest_int(scale[j] / d).clamp(0, 63) as u8
+        } else {
+            0
+        };
+        lm[j] = if dmin > 0.0 {
+            nearest_int(minv[j] / dmin).clamp(0, 63) as u8
+        } else {
+            0
+        };
     }
     put_f16(&mut ob[0..2], d);
     put_f16(&mut ob[2..4], dmin);
@@ -184,7 +202,11 @@ fn q4_k(xb: &[f32], ob: &mut [u8]) {
         let ml = dmin * lm[j] as f32;
         for l in 0..32 {
             let v = xb[32 * j + l];
-            q[32 * j + l] = if dl > 0.0 { nearest_int((v + ml) / dl).clamp(0, 15) as u8 } else { 0 };
+            q[32 * j + l] = if dl > 0.0 {
+                nearest_int((v + ml) / dl).clamp(0, 15) as u8
+            } else {
+                0
+            };
         }
     }
     let qs = &mut ob[16..144];
@@ -232,7 +254,10 @@ fn q6_k(xb: &[f32], ob: &mut [u8]) {
         for i in 0..32 {
             ql[i] = (lh[i] & 0xF) | ((lh[i + 64] & 0xF) << 4);
             ql[i + 32] = (lh[i + 32] & 0xF) | ((lh[i + 96] & 0xF) << 4);
-            qh[i] = (lh[i] >> 4) | ((lh[i + 32] >> 4) << 2) | ((lh[i + 64] >> 4) << 4) | ((lh[i + 96] >> 4) << 6);
+            qh[i] = (lh[i] >> 4)
+                | ((lh[i + 32] >> 4) << 2)
+                | ((lh[i + 64] >> 4) << 4)
+                | ((lh[i + 96] >> 4) << 6);
         }
     }
     for (o, s) in scales.iter_mut().zip(sc) {
@@ -247,7 +272,9 @@ mod tests {
     use crate::quant::dequantize_row;
 
     fn data(n: usize) -> Vec<f32> {
-        (0..n).map(|i| (i as f32 * 0.7311).sin() * 1.7 + (i as f32 * 0.013).cos() * 0.3).collect()
+        (0..n)
+            .map(|i| (i as f32 * 0.7311).sin() * 1.7 + (i as f32 * 0.013).cos() * 0.3)
+            .collect()
     }
 
     /// Round trip within a per-type bound relative to the block's range.
@@ -274,8 +301,15 @@ mod tests {
             quantize_row(ty, &x, &mut b)?;
             let mut y = vec![0.0f32; n];
             dequantize_row(ty, &b, &mut y)?;
-            let err = x.iter().zip(&y).fold(0.0f32, |a, (p, q)| a.max((p - q).abs()));
-            assert!(err <= tol * amax + 1e-6, "{ty:?}: max err {err} vs {}", tol * amax);
+            let err = x
+                .iter()
+                .zip(&y)
+                .fold(0.0f32, |a, (p, q)| a.max((p - q).abs()));
+            assert!(
+                err <= tol * amax + 1e-6,
+                "{ty:?}: max err {err} vs {}",
+                tol * amax
+            );
         }
         Ok(())
     }

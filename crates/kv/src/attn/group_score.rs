@@ -15,16 +15,34 @@ use crate::{Error, Result};
 
 /// Fill `dist[..n]` from the raw scores of `n` clusters (`sizes[c] == 0` marks an empty one).
 /// `tmp` is scratch (grown to `2n`).
-pub fn group_cluster_scores(sc: ScoredClusters<'_>, n: usize, scale: f32, sizes: &[u32], dist: &mut [f32], tmp: &mut Vec<f32>) -> Result<()> {
-    if dist.len() < n || sizes.len() < n || sc.ld < n || sc.raw.len() < sc.g.saturating_sub(1) * sc.ld + n {
-        return Err(Error::Shape(format!("cluster scores: n {n} ld {} g {}", sc.ld, sc.g)));
+pub fn group_cluster_scores(
+    sc: ScoredClusters<'_>,
+    n: usize,
+    scale: f32,
+    sizes: &[u32],
+    dist: &mut [f32],
+    tmp: &mut Vec<f32>,
+) -> Result<()> {
+    if dist.len() < n
+        || sizes.len() < n
+        || sc.ld < n
+        || sc.raw.len() < sc.g.saturating_sub(1) * sc.ld + n
+    {
+        return Err(Error::Shape(format!(
+            "cluster scores: n {n} ld {} g {}",
+            sc.ld, sc.g
+        )));
     }
     let dist = &mut dist[..n];
     dist.fill(0.0);
     let c2 = scale * std::f32::consts::LOG2_E;
     // 0 for live clusters, −∞ for empty ones: added to the scores, it masks them.
     tmp.clear();
-    tmp.extend(sizes[..n].iter().map(|&s| if s == 0 { f32::NEG_INFINITY } else { 0.0 }));
+    tmp.extend(
+        sizes[..n]
+            .iter()
+            .map(|&s| if s == 0 { f32::NEG_INFINITY } else { 0.0 }),
+    );
     tmp.resize(2 * n, 0.0);
     let (mask, t) = tmp.split_at_mut(n);
     for h in 0..sc.g {
@@ -57,11 +75,25 @@ mod tests {
         // Two heads, three clusters, the middle one empty.
         let raw = [0.0f32, 5.0, 2.0, /* pad */ 9.0, 1.0, 50.0, 1.0, 9.0];
         let mut dist = [0.0f32; 3];
-        group_cluster_scores(ScoredClusters { raw: &raw, ld: 4, g: 2 }, 3, 0.5, &[3, 0, 1], &mut dist, &mut Vec::new())?;
+        group_cluster_scores(
+            ScoredClusters {
+                raw: &raw,
+                ld: 4,
+                g: 2,
+            },
+            3,
+            0.5,
+            &[3, 0, 1],
+            &mut dist,
+            &mut Vec::new(),
+        )?;
         let p = |a: f64, b: f64| (a * 0.5).exp() / ((a * 0.5).exp() + (b * 0.5).exp());
         let want0 = p(0.0, 2.0) + p(1.0, 1.0);
         let want2 = p(2.0, 0.0) + p(1.0, 1.0);
-        assert!((dist[0] as f64 - want0).abs() < 1e-6 && (dist[2] as f64 - want2).abs() < 1e-6, "{dist:?}");
+        assert!(
+            (dist[0] as f64 - want0).abs() < 1e-6 && (dist[2] as f64 - want2).abs() < 1e-6,
+            "{dist:?}"
+        );
         assert_eq!(dist[1], f32::NEG_INFINITY);
         Ok(())
     }

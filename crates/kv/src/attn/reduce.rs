@@ -28,7 +28,11 @@ mod tests {
     fn max_matches_fold() {
         for n in [0usize, 1, 15, 16, 17, 100] {
             let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 23) as f32 - 11.0).collect();
-            assert_eq!(super::max(&x), x.iter().copied().fold(f32::NEG_INFINITY, f32::max), "n={n}");
+            assert_eq!(
+                super::max(&x),
+                x.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                "n={n}"
+            );
         }
         assert_eq!(super::max(&[f32::NAN, 2.0, f32::NEG_INFINITY]), 2.0);
     }

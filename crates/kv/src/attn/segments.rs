@@ -43,7 +43,12 @@ pub struct SegmentScratch {
 impl SegmentScratch {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.qs.capacity() + self.s.capacity() + self.o.capacity() + self.tail.capacity() + self.row.capacity()) * 4
+        (self.qs.capacity()
+            + self.s.capacity()
+            + self.o.capacity()
+            + self.tail.capacity()
+            + self.row.capacity())
+            * 4
     }
 }
 
@@ -61,12 +66,28 @@ pub fn attend_segments<E: SimdElem>(
     lse: &mut [f32],
 ) -> Result<()> {
     if d == 0 || q.len() < g * d || out.len() < g * d || lse.len() < g {
-        return Err(Error::Shape(format!("segment attention: q {} out {} lse {} for g {g} d {d}", q.len(), out.len(), lse.len())));
+        return Err(Error::Shape(format!(
+            "segment attention: q {} out {} lse {} for g {g} d {d}",
+            q.len(),
+            out.len(),
+            lse.len()
+        )));
     }
     for s in segs {
         let nt = s.n.saturating_sub(s.n_blocked);
-        if s.n_blocked > s.n || s.keys_blocked.len() < s.n_blocked.div_ceil(16) * 16 * d || s.keys_tail.len() < nt * d || s.values.len() < s.n * d {
-            return Err(Error::Shape(format!("segment of {} tokens ({} blocked): keys {}+{} values {}", s.n, s.n_blocked, s.keys_blocked.len(), s.keys_tail.len(), s.values.len())));
+        if s.n_blocked > s.n
+            || s.keys_blocked.len() < s.n_blocked.div_ceil(16) * 16 * d
+            || s.keys_tail.len() < nt * d
+            || s.values.len() < s.n * d
+        {
+            return Err(Error::Shape(format!(
+                "segment of {} tokens ({} blocked): keys {}+{} values {}",
+                s.n,
+                s.n_blocked,
+                s.keys_blocked.len(),
+                s.keys_tail.len(),
+                s.values.len()
+            )));
         }
     }
     let total: usize = segs.iter().map(|s| s.n).sum();
@@ -79,7 +100,11 @@ pub fn attend_segments<E: SimdElem>(
     // last block of a segment (overwritten by the next segment, never read).
     let ld = total + 16;
     sc.qs.clear();
-    sc.qs.extend(q[..g * d].iter().map(|x| x * scale * std::f32::consts::LOG2_E));
+    sc.qs.extend(
+        q[..g * d]
+            .iter()
+            .map(|x| x * scale * std::f32::consts::LOG2_E),
+    );
     // Every score read below is written first: grow without clearing.
     if sc.s.len() < g * ld {
         sc.s.resize(g * ld, 0.0);
@@ -102,7 +127,15 @@ pub fn attend_segments<E: SimdElem>(
                 dst[..nt].copy_from_slice(src);
                 dst[nt..].fill(0.0);
             }
-            micro::scores::<f32>(&sc.qs, g, d, &sc.tail, 1, &mut sc.s[pos + seg.n_blocked..], ld);
+            micro::scores::<f32>(
+                &sc.qs,
+                g,
+                d,
+                &sc.tail,
+                1,
+                &mut sc.s[pos + seg.n_blocked..],
+                ld,
+            );
         }
         pos += seg.n;
     }
@@ -118,13 +151,24 @@ pub fn attend_segments<E: SimdElem>(
     let mut pos = 0;
     for seg in segs {
         if seg.n > 0 {
-            micro::pv::<E>(&sc.s[pos..], ld, g, seg.n, &seg.values[..seg.n * d], d, &mut sc.o);
+            micro::pv::<E>(
+                &sc.s[pos..],
+                ld,
+                g,
+                seg.n,
+                &seg.values[..seg.n * d],
+                d,
+                &mut sc.o,
+            );
         }
         pos += seg.n;
     }
     for h in 0..g {
         let inv = 1.0 / l[h];
-        for (y, x) in out[h * d..(h + 1) * d].iter_mut().zip(&sc.o[h * d..(h + 1) * d]) {
+        for (y, x) in out[h * d..(h + 1) * d]
+            .iter_mut()
+            .zip(&sc.o[h * d..(h + 1) * d])
+        {
             *y = x * inv;
         }
         lse[h] = (m[h] + l[h].log2()) * std::f32::consts::LN_2;
@@ -147,28 +191,74 @@ mod tests {
     fn equals_attention_over_the_union() -> Result<()> {
         for &d in &[64usize, 128] {
             let g = 7;
-            let sizes = [(17usize, 16usize), (0, 0), (1, 0), (15, 0), (16, 16), (40, 40), (37, 32)];
+            let sizes = [
+                (17usize, 16usize),
+                (0, 0),
+                (1, 0),
+                (15, 0),
+                (16, 16),
+                (40, 40),
+                (37, 32),
+            ];
             let n: usize = sizes.iter().map(|s| s.0).sum();
             let k: Vec<f32> = rnd(n * d, 5).iter().map(|x| x * 3.0).collect();
             let v = rnd(n * d, 6);
             let q = rnd(g * d, 7);
             let (mut ro, mut rl) = (vec![0.0; g * d], vec![0.0; g]);
-            let gq = GroupQuery { q: &q, n_new: 1, g, d, stride_t: g * d, first_pos: n, scale: 0.125 };
+            let gq = GroupQuery {
+                q: &q,
+                n_new: 1,
+                g,
+                d,
+                stride_t: g * d,
+                first_pos: n,
+                scale: 0.125,
+            };
             attend_head_group(gq, &k, &v, &mut ro, g * d, &mut rl)?;
-            fn run<E: SimdElem>(sizes: &[(usize, usize)], k: &[f32], v: &[f32], q: &[f32], g: usize, d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+            fn run<E: SimdElem>(
+                sizes: &[(usize, usize)],
+                k: &[f32],
+                v: &[f32],
+                q: &[f32],
+                g: usize,
+                d: usize,
+            ) -> Result<(Vec<f32>, Vec<f32>)> {
                 let mut store = Vec::new();
                 let mut t0 = 0;
                 for &(n, nb) in sizes {
                     let kb: Vec<E> = layout::to_blocked(&k[t0 * d..(t0 + nb) * d], d);
                     let m = n - nb;
-                    let tail: Vec<E> = (0..d * m).map(|x| E::from_f32(k[(t0 + nb + x % m) * d + x / m])).collect();
-                    let vals: Vec<E> = v[t0 * d..(t0 + n) * d].iter().map(|x| E::from_f32(*x)).collect();
+                    let tail: Vec<E> = (0..d * m)
+                        .map(|x| E::from_f32(k[(t0 + nb + x % m) * d + x / m]))
+                        .collect();
+                    let vals: Vec<E> = v[t0 * d..(t0 + n) * d]
+                        .iter()
+                        .map(|x| E::from_f32(*x))
+                        .collect();
                     store.push((kb, nb, tail, vals, n));
                     t0 += n;
                 }
-                let segs: Vec<Segment<'_, E>> = store.iter().map(|(kb, nb, tail, vals, n)| Segment { keys_blocked: kb, n_blocked: *nb, keys_tail: tail, values: vals, n: *n }).collect();
+                let segs: Vec<Segment<'_, E>> = store
+                    .iter()
+                    .map(|(kb, nb, tail, vals, n)| Segment {
+                        keys_blocked: kb,
+                        n_blocked: *nb,
+                        keys_tail: tail,
+                        values: vals,
+                        n: *n,
+                    })
+                    .collect();
                 let (mut o, mut l) = (vec![0.0; g * d], vec![0.0; g]);
-                attend_segments(q, g, d, 0.125, &segs, &mut SegmentScratch::default(), &mut o, &mut l)?;
+                attend_segments(
+                    q,
+                    g,
+                    d,
+                    0.125,
+                    &segs,
+                    &mut SegmentScratch::default(),
+                    &mut o,
+                    &mut l,
+                )?;
                 Ok((o, l))
             }
             let (o, l) = run::<f32>(&sizes, &k, &v, &q, g, d)?;
@@ -184,7 +274,16 @@ mod tests {
             }
         }
         let (mut o, mut l) = (vec![1.0; 4], vec![0.0]);
-        attend_segments::<f32>(&[1.0; 4], 1, 4, 1.0, &[], &mut SegmentScratch::default(), &mut o, &mut l)?;
+        attend_segments::<f32>(
+            &[1.0; 4],
+            1,
+            4,
+            1.0,
+            &[],
+            &mut SegmentScratch::default(),
+            &mut o,
+            &mut l,
+        )?;
         assert_eq!((o, l[0]), (vec![0.0; 4], f32::NEG_INFINITY));
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! Deterministic top-k: the indices of the `k` largest finite scores, best first, ties broken by
 //! the lower index (so that runs and tests are reproducible).
 
-
 #[cfg(test)]
 fn better(s: &[f32], a: u32, b: u32) -> std::cmp::Ordering {
     // Descending score, then ascending index. Only finite scores are compared.
@@ -35,7 +34,13 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
 /// `keys` is scratch.
 pub fn top_k_split(scores: &[f32], k: usize, sorted: usize, keys: &mut Vec<u64>) -> Vec<u32> {
     keys.clear();
-    keys.extend(scores.iter().enumerate().filter(|(_, s)| s.is_finite()).map(|(i, &s)| key(s, i as u32)));
+    keys.extend(
+        scores
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_finite())
+            .map(|(i, &s)| key(s, i as u32)),
+    );
     let n = keys.len();
     let k = k.min(n);
     if k == 0 {
@@ -74,7 +79,9 @@ mod tests {
             .collect();
         for k in [0usize, 1, 7, 300, 989, 2000] {
             let got = top_k(&s, k);
-            let mut all: Vec<u32> = (0..s.len() as u32).filter(|&i| s[i as usize].is_finite()).collect();
+            let mut all: Vec<u32> = (0..s.len() as u32)
+                .filter(|&i| s[i as usize].is_finite())
+                .collect();
             all.sort_by(|&a, &b| better(&s, a, b));
             all.truncate(k);
             assert_eq!(got, all, "k={k}");

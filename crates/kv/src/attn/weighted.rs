@@ -37,14 +37,19 @@ pub struct WeightedScratch<E> {
 
 impl<E> Default for WeightedScratch<E> {
     fn default() -> Self {
-        Self { w: Vec::new(), rows: Vec::new(), acc: Vec::new() }
+        Self {
+            w: Vec::new(),
+            rows: Vec::new(),
+            acc: Vec::new(),
+        }
     }
 }
 
 impl<E> WeightedScratch<E> {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.w.capacity() + self.acc.capacity()) * 4 + self.rows.capacity() * std::mem::size_of::<E>()
+        (self.w.capacity() + self.acc.capacity()) * 4
+            + self.rows.capacity() * std::mem::size_of::<E>()
     }
 }
 
@@ -68,8 +73,18 @@ pub fn weighted_attend_scored<E: SimdElem>(
 ) -> Result<()> {
     let g = sc.g;
     let max_id = ids.iter().copied().max().map_or(0, |m| m as usize + 1);
-    if out.len() < g * d || lse.len() < g || sizes.len() < max_id || value_sums.len() < max_id * d || sc.ld < max_id || sc.raw.len() < g.saturating_sub(1) * sc.ld + max_id {
-        return Err(Error::Shape(format!("weighted attention: g {g} d {d} ids up to {max_id}, ld {} sizes {}", sc.ld, sizes.len())));
+    if out.len() < g * d
+        || lse.len() < g
+        || sizes.len() < max_id
+        || value_sums.len() < max_id * d
+        || sc.ld < max_id
+        || sc.raw.len() < g.saturating_sub(1) * sc.ld + max_id
+    {
+        return Err(Error::Shape(format!(
+            "weighted attention: g {g} d {d} ids up to {max_id}, ld {} sizes {}",
+            sc.ld,
+            sizes.len()
+        )));
     }
     out[..g * d].fill(0.0);
     lse[..g].fill(f32::NEG_INFINITY);
@@ -94,11 +109,16 @@ pub fn weighted_attend_scored<E: SimdElem>(
             continue;
         }
         micro::exp2_inplace(wh, m2[h]);
-        den[h] = wh.iter().zip(ids).map(|(x, &c)| x * sizes[c as usize] as f32).sum();
+        den[h] = wh
+            .iter()
+            .zip(ids)
+            .map(|(x, &c)| x * sizes[c as usize] as f32)
+            .sum();
     }
     ws.rows.clear();
     for &c in ids {
-        ws.rows.extend_from_slice(&value_sums[c as usize * d..(c as usize + 1) * d]);
+        ws.rows
+            .extend_from_slice(&value_sums[c as usize * d..(c as usize + 1) * d]);
     }
     ws.acc.clear();
     ws.acc.resize(g * d, 0.0);
@@ -106,7 +126,10 @@ pub fn weighted_attend_scored<E: SimdElem>(
     for h in 0..g {
         if den[h] > 0.0 {
             let inv = 1.0 / den[h];
-            for (o, a) in out[h * d..(h + 1) * d].iter_mut().zip(&ws.acc[h * d..(h + 1) * d]) {
+            for (o, a) in out[h * d..(h + 1) * d]
+                .iter_mut()
+                .zip(&ws.acc[h * d..(h + 1) * d])
+            {
                 *o = a * inv;
             }
             lse[h] = (m2[h] + den[h].log2()) * std::f32::consts::LN_2;
@@ -118,10 +141,24 @@ pub fn weighted_attend_scored<E: SimdElem>(
 /// Weighted attention of `q: [g, d]` over all `m` clusters given as rows: `centroids: [m, d]`,
 /// `value_sums: [m, d]`, `sizes: [m]`. Writes `out: [g, d]`, `lse: [g]`.
 #[allow(clippy::too_many_arguments)]
-pub fn weighted_attend(q: &[f32], g: usize, d: usize, scale: f32, centroids: &[f32], value_sums: &[f32], sizes: &[u32], out: &mut [f32], lse: &mut [f32]) -> Result<()> {
+pub fn weighted_attend(
+    q: &[f32],
+    g: usize,
+    d: usize,
+    scale: f32,
+    centroids: &[f32],
+    value_sums: &[f32],
+    sizes: &[u32],
+    out: &mut [f32],
+    lse: &mut [f32],
+) -> Result<()> {
     let m = sizes.len();
     if q.len() < g * d || centroids.len() < m * d {
-        return Err(Error::Shape(format!("weighted attention: q {} centroids {} for g {g} m {m} d {d}", q.len(), centroids.len())));
+        return Err(Error::Shape(format!(
+            "weighted attention: q {} centroids {} for g {g} m {m} d {d}",
+            q.len(),
+            centroids.len()
+        )));
     }
     let mut raw = vec![0.0f32; g * m];
     for h in 0..g {
@@ -130,7 +167,21 @@ pub fn weighted_attend(q: &[f32], g: usize, d: usize, scale: f32, centroids: &[f
         }
     }
     let ids: Vec<u32> = (0..m as u32).collect();
-    weighted_attend_scored(ScoredClusters { raw: &raw, ld: m, g }, scale, &ids, value_sums, sizes, d, &mut WeightedScratch::default(), out, lse)
+    weighted_attend_scored(
+        ScoredClusters {
+            raw: &raw,
+            ld: m,
+            g,
+        },
+        scale,
+        &ids,
+        value_sums,
+        sizes,
+        d,
+        &mut WeightedScratch::default(),
+        out,
+        lse,
+    )
 }
 
 #[cfg(test)]
@@ -139,18 +190,33 @@ mod tests {
     use crate::testutil::rnd;
 
     /// f64 reference of spec §1.3.
-    fn reference(q: &[f32], g: usize, d: usize, cen: &[f32], vs: &[f32], sz: &[u32]) -> (Vec<f64>, Vec<f64>) {
+    fn reference(
+        q: &[f32],
+        g: usize,
+        d: usize,
+        cen: &[f32],
+        vs: &[f32],
+        sz: &[u32],
+    ) -> (Vec<f64>, Vec<f64>) {
         let m = sz.len();
         let mut out = vec![0.0; g * d];
         let mut lse = vec![f64::NEG_INFINITY; g];
         for h in 0..g {
             let s: Vec<f64> = (0..m)
-                .map(|c| (0..d).map(|i| q[h * d + i] as f64 * cen[c * d + i] as f64).sum::<f64>() / (d as f64).sqrt())
+                .map(|c| {
+                    (0..d)
+                        .map(|i| q[h * d + i] as f64 * cen[c * d + i] as f64)
+                        .sum::<f64>()
+                        / (d as f64).sqrt()
+                })
                 .collect();
             let mx = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let den: f64 = (0..m).map(|c| sz[c] as f64 * (s[c] - mx).exp()).sum();
             for i in 0..d {
-                out[h * d + i] = (0..m).map(|c| (s[c] - mx).exp() * vs[c * d + i] as f64).sum::<f64>() / den;
+                out[h * d + i] = (0..m)
+                    .map(|c| (s[c] - mx).exp() * vs[c * d + i] as f64)
+                    .sum::<f64>()
+                    / den;
             }
             lse[h] = mx + den.ln();
         }
@@ -165,22 +231,57 @@ mod tests {
         for &(g, d, m) in &[(7usize, 64usize, 300usize), (1, 80, 17), (3, 64, 1)] {
             let q: Vec<f32> = rnd(g * d, 1).iter().map(|x| x * 4.0).collect();
             let cen: Vec<f32> = rnd(m * d, 2).iter().map(|x| x * 4.0).collect();
-            let sz: Vec<u32> = (0..m).map(|c| if c % 11 == 5 { 0 } else { 1 + (c as u32 * 37) % 300 }).collect();
-            let vs: Vec<f32> = rnd(m * d, 3).iter().enumerate().map(|(i, x)| x * sz[i / d] as f32).collect();
+            let sz: Vec<u32> = (0..m)
+                .map(|c| {
+                    if c % 11 == 5 {
+                        0
+                    } else {
+                        1 + (c as u32 * 37) % 300
+                    }
+                })
+                .collect();
+            let vs: Vec<f32> = rnd(m * d, 3)
+                .iter()
+                .enumerate()
+                .map(|(i, x)| x * sz[i / d] as f32)
+                .collect();
             let (mut out, mut lse) = (vec![0.0; g * d], vec![0.0; g]);
-            weighted_attend(&q, g, d, 1.0 / (d as f32).sqrt(), &cen, &vs, &sz, &mut out, &mut lse)?;
+            weighted_attend(
+                &q,
+                g,
+                d,
+                1.0 / (d as f32).sqrt(),
+                &cen,
+                &vs,
+                &sz,
+                &mut out,
+                &mut lse,
+            )?;
             let (ro, rl) = reference(&q, g, d, &cen, &vs, &sz);
             let scale = ro.iter().map(|x| x.abs()).fold(0.0, f64::max).max(1e-3);
             for (a, b) in out.iter().zip(&ro) {
                 assert!(((*a as f64) - b).abs() <= 1e-5 * scale, "{a} vs {b}");
             }
             for (a, b) in lse.iter().zip(&rl) {
-                assert!(((*a as f64) - b).abs() <= 1e-5 * b.abs().max(1.0), "lse {a} vs {b}");
+                assert!(
+                    ((*a as f64) - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "lse {a} vs {b}"
+                );
             }
         }
         // Nothing selected, or only empty clusters: −∞ and zeros.
         let (mut out, mut lse) = (vec![1.0; 4], vec![0.0; 1]);
-        weighted_attend(&[1.0; 4], 1, 4, 0.5, &[1.0; 4], &[0.0; 4], &[0], &mut out, &mut lse)?;
+        weighted_attend(
+            &[1.0; 4],
+            1,
+            4,
+            0.5,
+            &[1.0; 4],
+            &[0.0; 4],
+            &[0],
+            &mut out,
+            &mut lse,
+        )?;
         assert_eq!((out, lse[0]), (vec![0.0; 4], f32::NEG_INFINITY));
         Ok(())
     }

@@ -55,7 +55,11 @@ struct Task {
 impl<E: SimdElem> Store<E> {
     pub(crate) fn new(cfg: AttnConfig) -> Self {
         let layers = (0..cfg.n_layers)
-            .map(|_| LayerStore { k: vec![Vec::new(); cfg.n_kv_heads], v: vec![Vec::new(); cfg.n_kv_heads], len: 0 })
+            .map(|_| LayerStore {
+                k: vec![Vec::new(); cfg.n_kv_heads],
+                v: vec![Vec::new(); cfg.n_kv_heads],
+                len: 0,
+            })
             .collect();
         Self { cfg, layers }
     }
@@ -64,12 +68,23 @@ impl<E: SimdElem> Store<E> {
         let c = self.cfg;
         let (d, hq, hk, g) = (c.head_dim, c.n_q_heads, c.n_kv_heads, c.group());
         let n_new = qkv.q.shape().first().copied().unwrap_or(0);
-        if qkv.q.len() != n_new * hq * d || qkv.k.len() != n_new * hk * d || qkv.v.len() != n_new * hk * d {
-            return Err(Error::Shape(format!("q {:?} k {:?} v {:?} for {hq}/{hk} heads of {d}", qkv.q.shape(), qkv.k.shape(), qkv.v.shape())));
+        if qkv.q.len() != n_new * hq * d
+            || qkv.k.len() != n_new * hk * d
+            || qkv.v.len() != n_new * hk * d
+        {
+            return Err(Error::Shape(format!(
+                "q {:?} k {:?} v {:?} for {hq}/{hk} heads of {d}",
+                qkv.q.shape(),
+                qkv.k.shape(),
+                qkv.v.shape()
+            )));
         }
         let ls = self.layers.get_mut(layer).ok_or(Error::Layer(layer))?;
         if ls.len + n_new > c.max_tokens {
-            return Err(Error::ContextFull { needed: ls.len + n_new, capacity: c.max_tokens });
+            return Err(Error::ContextFull {
+                needed: ls.len + n_new,
+                capacity: c.max_tokens,
+            });
         }
         let (k, v) = (qkv.k.as_slice()?, qkv.v.as_slice()?);
         let mut row = Vec::with_capacity(n_new * d);
@@ -77,7 +92,11 @@ impl<E: SimdElem> Store<E> {
             row.clear();
             for t in 0..n_new {
                 row.extend_from_slice(&k[(t * hk + h) * d..(t * hk + h + 1) * d]);
-                ls.v[h].extend(v[(t * hk + h) * d..(t * hk + h + 1) * d].iter().map(|x| E::from_f32(*x)));
+                ls.v[h].extend(
+                    v[(t * hk + h) * d..(t * hk + h + 1) * d]
+                        .iter()
+                        .map(|x| E::from_f32(*x)),
+                );
             }
             layout::push_keys(&mut ls.k[h], ls.len, &row, d);
         }
@@ -100,7 +119,11 @@ impl<E: SimdElem> Store<E> {
                     first_pos: (first_pos + tk.t0).saturating_sub(tk.k0),
                     scale: c.scale(),
                 };
-                let view = KvView { keys: &ls.k[tk.h][tk.k0 * d..], values: &ls.v[tk.h][tk.k0 * d..tk.k1 * d], n: tk.k1 - tk.k0 };
+                let view = KvView {
+                    keys: &ls.k[tk.h][tk.k0 * d..],
+                    values: &ls.v[tk.h][tk.k0 * d..tk.k1 * d],
+                    n: tk.k1 - tk.k0,
+                };
                 let mut out = vec![0.0f32; tk.nt * g * d];
                 let mut lse = vec![0.0f32; tk.nt * g];
                 flash_attend(gq, view, &mut out, g * d, &mut lse)?;
@@ -115,8 +138,15 @@ impl<E: SimdElem> Store<E> {
                 for j in 0..g {
                     let qh = tk.h * g + j;
                     let dst = (tk.t0 + i) * hq * d + qh * d;
-                    let part = Partial { out: &out[(i * g + j) * d..(i * g + j + 1) * d], lse: lse[i * g + j] };
-                    merge_into(&mut ys[dst..dst + d], &mut y_lse[(tk.t0 + i) * hq + qh], part);
+                    let part = Partial {
+                        out: &out[(i * g + j) * d..(i * g + j + 1) * d],
+                        lse: lse[i * g + j],
+                    };
+                    merge_into(
+                        &mut ys[dst..dst + d],
+                        &mut y_lse[(tk.t0 + i) * hq + qh],
+                        part,
+                    );
                 }
             }
         }
@@ -138,7 +168,11 @@ impl<E: SimdElem> Store<E> {
     }
 
     fn bytes(&self) -> usize {
-        self.layers.iter().map(|l| l.k.iter().chain(&l.v).map(|x| x.len()).sum::<usize>()).sum::<usize>() * std::mem::size_of::<E>()
+        self.layers
+            .iter()
+            .map(|l| l.k.iter().chain(&l.v).map(|x| x.len()).sum::<usize>())
+            .sum::<usize>()
+            * std::mem::size_of::<E>()
     }
 
     fn n_tokens(&self) -> usize {
@@ -158,7 +192,13 @@ fn plan(hk: usize, n_new: usize, n_ctx: usize) -> Vec<Task> {
             let mut k0 = 0;
             while k0 < n_ctx {
                 let k1 = (k0 + per).min(n_ctx);
-                tasks.push(Task { h, t0: 0, nt: 1, k0, k1 });
+                tasks.push(Task {
+                    h,
+                    t0: 0,
+                    nt: 1,
+                    k0,
+                    k1,
+                });
                 k0 = k1;
             }
         }
@@ -168,7 +208,13 @@ fn plan(hk: usize, n_new: usize, n_ctx: usize) -> Vec<Task> {
         let mut t0 = 0;
         while t0 < n_new {
             let nt = (n_new - t0).min(TOKENS_PER_TASK);
-            tasks.push(Task { h, t0, nt, k0: 0, k1: n_ctx });
+            tasks.push(Task {
+                h,
+                t0,
+                nt,
+                k0: 0,
+                k1: n_ctx,
+            });
             t0 += nt;
         }
     }
@@ -201,9 +247,15 @@ impl DenseKv {
 
     /// Keys and values of (layer, kv head) as f32 rows `[n, d]` (tests, index building).
     pub fn layer_head_f32(&self, layer: usize, head: usize) -> Result<(Vec<f32>, Vec<f32>)> {
-        fn conv<E: SimdElem>(s: &Store<E>, layer: usize, head: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        fn conv<E: SimdElem>(
+            s: &Store<E>,
+            layer: usize,
+            head: usize,
+        ) -> Result<(Vec<f32>, Vec<f32>)> {
             let ls = s.layers.get(layer).ok_or(Error::Layer(layer))?;
-            let kb = ls.k.get(head).ok_or_else(|| Error::Shape(format!("kv head {head}")))?;
+            let kb =
+                ls.k.get(head)
+                    .ok_or_else(|| Error::Shape(format!("kv head {head}")))?;
             let d = s.cfg.head_dim;
             let mut ko = vec![0.0; ls.len * d];
             for (t, row) in ko.chunks_exact_mut(d).enumerate() {
@@ -249,7 +301,10 @@ impl KvBackend for DenseKv {
             AnyStore::F16(s) => s.bytes(),
             AnyStore::F32(s) => s.bytes(),
         };
-        MemoryUsage { fast_bytes: b, ..MemoryUsage::default() }
+        MemoryUsage {
+            fast_bytes: b,
+            ..MemoryUsage::default()
+        }
     }
 }
 
@@ -262,27 +317,78 @@ mod tests {
     /// and truncate + re-append must reproduce the same output.
     #[test]
     fn chunked_equals_incremental_and_truncate_works() -> Result<()> {
-        let cfg = AttnConfig { n_layers: 1, n_q_heads: 6, n_kv_heads: 2, head_dim: 64, max_tokens: 40 };
+        let cfg = AttnConfig {
+            n_layers: 1,
+            n_q_heads: 6,
+            n_kv_heads: 2,
+            head_dim: 64,
+            max_tokens: 40,
+        };
         let n = 37;
         let (hq, hk, d) = (6, 2, 64);
         let q = rnd(n * hq * d, 1);
         let k = rnd(n * hk * d, 2);
         let v = rnd(n * hk * d, 3);
-        let t = |x: &[f32], h: usize, a: usize, b: usize| Tensor::from_vec(&[b - a, h, d], x[a * h * d..b * h * d].to_vec());
+        let t = |x: &[f32], h: usize, a: usize, b: usize| {
+            Tensor::from_vec(&[b - a, h, d], x[a * h * d..b * h * d].to_vec())
+        };
         let mut one = DenseKv::new(cfg, KvDtype::F32)?;
-        let y1 = one.attend(0, Qkv { q: &t(&q, hq, 0, n)?, k: &t(&k, hk, 0, n)?, v: &t(&v, hk, 0, n)? }, Phase::Prefill)?;
+        let y1 = one.attend(
+            0,
+            Qkv {
+                q: &t(&q, hq, 0, n)?,
+                k: &t(&k, hk, 0, n)?,
+                v: &t(&v, hk, 0, n)?,
+            },
+            Phase::Prefill,
+        )?;
         let mut inc = DenseKv::new(cfg, KvDtype::F32)?;
         let mut y2 = Vec::new();
         for i in 0..n {
-            let y = inc.attend(0, Qkv { q: &t(&q, hq, i, i + 1)?, k: &t(&k, hk, i, i + 1)?, v: &t(&v, hk, i, i + 1)? }, Phase::Decode)?;
+            let y = inc.attend(
+                0,
+                Qkv {
+                    q: &t(&q, hq, i, i + 1)?,
+                    k: &t(&k, hk, i, i + 1)?,
+                    v: &t(&v, hk, i, i + 1)?,
+                },
+                Phase::Decode,
+            )?;
             y2.extend_from_slice(y.as_slice()?);
         }
-        assert!(y1.as_slice()?.iter().zip(&y2).all(|(a, b)| (a - b).abs() < 1e-5));
+        assert!(y1
+            .as_slice()?
+            .iter()
+            .zip(&y2)
+            .all(|(a, b)| (a - b).abs() < 1e-5));
         inc.truncate(20)?;
         assert_eq!(inc.n_tokens(), 20);
-        let y3 = inc.attend(0, Qkv { q: &t(&q, hq, 20, 21)?, k: &t(&k, hk, 20, 21)?, v: &t(&v, hk, 20, 21)? }, Phase::Decode)?;
-        assert!(y3.as_slice()?.iter().zip(&y2[20 * hq * d..]).all(|(a, b)| (a - b).abs() < 1e-5));
-        assert!(matches!(inc.attend(0, Qkv { q: &t(&q, hq, 0, n)?, k: &t(&k, hk, 0, n)?, v: &t(&v, hk, 0, n)? }, Phase::Prefill), Err(Error::ContextFull { .. })));
+        let y3 = inc.attend(
+            0,
+            Qkv {
+                q: &t(&q, hq, 20, 21)?,
+                k: &t(&k, hk, 20, 21)?,
+                v: &t(&v, hk, 20, 21)?,
+            },
+            Phase::Decode,
+        )?;
+        assert!(y3
+            .as_slice()?
+            .iter()
+            .zip(&y2[20 * hq * d..])
+            .all(|(a, b)| (a - b).abs() < 1e-5));
+        assert!(matches!(
+            inc.attend(
+                0,
+                Qkv {
+                    q: &t(&q, hq, 0, n)?,
+                    k: &t(&k, hk, 0, n)?,
+                    v: &t(&v, hk, 0, n)?
+                },
+                Phase::Prefill
+            ),
+            Err(Error::ContextFull { .. })
+        ));
         Ok(())
     }
 
@@ -291,25 +397,67 @@ mod tests {
     #[test]
     fn split_decode_matches_reference() -> Result<()> {
         let (hq, hk, d, n) = (14, 2, 64, 2100);
-        let cfg = AttnConfig { n_layers: 1, n_q_heads: hq, n_kv_heads: hk, head_dim: d, max_tokens: n };
+        let cfg = AttnConfig {
+            n_layers: 1,
+            n_q_heads: hq,
+            n_kv_heads: hk,
+            head_dim: d,
+            max_tokens: n,
+        };
         let k: Vec<f32> = rnd(n * hk * d, 21).iter().map(|x| x * 3.0).collect();
         let v = rnd(n * hk * d, 22);
         let q = rnd(hq * d, 23);
         let mut kv = DenseKv::new(cfg, KvDtype::F32)?;
-        let t = |x: &[f32], h: usize, a: usize, b: usize| Tensor::from_vec(&[b - a, h, d], x[a * h * d..b * h * d].to_vec());
+        let t = |x: &[f32], h: usize, a: usize, b: usize| {
+            Tensor::from_vec(&[b - a, h, d], x[a * h * d..b * h * d].to_vec())
+        };
         let dummy_q = vec![0.0; (n - 1) * hq * d];
-        kv.attend(0, Qkv { q: &Tensor::from_vec(&[n - 1, hq, d], dummy_q)?, k: &t(&k, hk, 0, n - 1)?, v: &t(&v, hk, 0, n - 1)? }, Phase::Prefill)?;
-        let y = kv.attend(0, Qkv { q: &Tensor::from_vec(&[1, hq, d], q.clone())?, k: &t(&k, hk, n - 1, n)?, v: &t(&v, hk, n - 1, n)? }, Phase::Decode)?;
-        assert!(plan(hk, 1, n).len() > hk, "the split path must be exercised");
+        kv.attend(
+            0,
+            Qkv {
+                q: &Tensor::from_vec(&[n - 1, hq, d], dummy_q)?,
+                k: &t(&k, hk, 0, n - 1)?,
+                v: &t(&v, hk, 0, n - 1)?,
+            },
+            Phase::Prefill,
+        )?;
+        let y = kv.attend(
+            0,
+            Qkv {
+                q: &Tensor::from_vec(&[1, hq, d], q.clone())?,
+                k: &t(&k, hk, n - 1, n)?,
+                v: &t(&v, hk, n - 1, n)?,
+            },
+            Phase::Decode,
+        )?;
+        assert!(
+            plan(hk, 1, n).len() > hk,
+            "the split path must be exercised"
+        );
         for h in 0..hk {
-            let kh: Vec<f32> = (0..n).flat_map(|i| k[(i * hk + h) * d..(i * hk + h + 1) * d].to_vec()).collect();
-            let vh: Vec<f32> = (0..n).flat_map(|i| v[(i * hk + h) * d..(i * hk + h + 1) * d].to_vec()).collect();
+            let kh: Vec<f32> = (0..n)
+                .flat_map(|i| k[(i * hk + h) * d..(i * hk + h + 1) * d].to_vec())
+                .collect();
+            let vh: Vec<f32> = (0..n)
+                .flat_map(|i| v[(i * hk + h) * d..(i * hk + h + 1) * d].to_vec())
+                .collect();
             let g = hq / hk;
-            let gq = vkv_kernels::attention::GroupQuery { q: &q[h * g * d..], n_new: 1, g, d, stride_t: hq * d, first_pos: n - 1, scale: cfg.scale() };
+            let gq = vkv_kernels::attention::GroupQuery {
+                q: &q[h * g * d..],
+                n_new: 1,
+                g,
+                d,
+                stride_t: hq * d,
+                first_pos: n - 1,
+                scale: cfg.scale(),
+            };
             let (mut o, mut l) = (vec![0.0; g * d], vec![0.0; g]);
             vkv_kernels::attention::attend_head_group(gq, &kh, &vh, &mut o, g * d, &mut l)?;
             let got = &y.as_slice()?[h * g * d..(h + 1) * g * d];
-            assert!(got.iter().zip(&o).all(|(a, b)| (a - b).abs() < 2e-5), "head {h}");
+            assert!(
+                got.iter().zip(&o).all(|(a, b)| (a - b).abs() < 2e-5),
+                "head {h}"
+            );
         }
         Ok(())
     }

@@ -44,7 +44,16 @@ pub struct RecordingKv {
 impl RecordingKv {
     /// Record `layers` (model layer indices) of everything passed to `inner`.
     pub fn new(inner: Box<dyn KvBackend>, layers: &[usize]) -> Self {
-        Self { inner, records: layers.iter().map(|&layer| LayerRecord { layer, ..LayerRecord::default() }).collect() }
+        Self {
+            inner,
+            records: layers
+                .iter()
+                .map(|&layer| LayerRecord {
+                    layer,
+                    ..LayerRecord::default()
+                })
+                .collect(),
+        }
     }
 
     /// The records, in the order the layers were given.
@@ -62,8 +71,15 @@ impl KvBackend for RecordingKv {
     fn attend(&mut self, layer: usize, qkv: Qkv<'_>, phase: Phase) -> Result<Tensor> {
         if let Some(r) = self.records.iter_mut().find(|r| r.layer == layer) {
             let n = qkv.q.shape().first().copied().unwrap_or(0);
-            if qkv.k.shape().first().copied().unwrap_or(0) != n || qkv.v.shape().first().copied().unwrap_or(0) != n {
-                return Err(Error::Shape(format!("q {:?} k {:?} v {:?}", qkv.q.shape(), qkv.k.shape(), qkv.v.shape())));
+            if qkv.k.shape().first().copied().unwrap_or(0) != n
+                || qkv.v.shape().first().copied().unwrap_or(0) != n
+            {
+                return Err(Error::Shape(format!(
+                    "q {:?} k {:?} v {:?}",
+                    qkv.q.shape(),
+                    qkv.k.shape(),
+                    qkv.v.shape()
+                )));
             }
             r.q.extend_from_slice(qkv.q.as_slice()?);
             r.k.extend_from_slice(qkv.k.as_slice()?);
@@ -109,23 +125,70 @@ mod tests {
     /// truncate trims the record.
     #[test]
     fn records_selected_layers() -> Result<()> {
-        let cfg = AttnConfig { n_layers: 2, n_q_heads: 2, n_kv_heads: 1, head_dim: 4, max_tokens: 8 };
+        let cfg = AttnConfig {
+            n_layers: 2,
+            n_q_heads: 2,
+            n_kv_heads: 1,
+            head_dim: 4,
+            max_tokens: 8,
+        };
         let mut rec = RecordingKv::new(Box::new(DenseKv::new(cfg, KvDtype::F32)?), &[1]);
         let mut plain = DenseKv::new(cfg, KvDtype::F32)?;
-        let t = |n: usize, h: usize, s: f32| Tensor::from_vec(&[n, h, 4], (0..n * h * 4).map(|i| (i as f32 * 0.37 + s).sin()).collect());
+        let t = |n: usize, h: usize, s: f32| {
+            Tensor::from_vec(
+                &[n, h, 4],
+                (0..n * h * 4)
+                    .map(|i| (i as f32 * 0.37 + s).sin())
+                    .collect(),
+            )
+        };
         for (n, phase, s) in [(3, Phase::Prefill, 0.0), (1, Phase::Decode, 1.0)] {
             let (q, k, v) = (t(n, 2, s)?, t(n, 1, s + 0.5)?, t(n, 1, s + 0.7)?);
             for layer in 0..2 {
-                let a = rec.attend(layer, Qkv { q: &q, k: &k, v: &v }, phase)?;
-                let b = plain.attend(layer, Qkv { q: &q, k: &k, v: &v }, phase)?;
+                let a = rec.attend(
+                    layer,
+                    Qkv {
+                        q: &q,
+                        k: &k,
+                        v: &v,
+                    },
+                    phase,
+                )?;
+                let b = plain.attend(
+                    layer,
+                    Qkv {
+                        q: &q,
+                        k: &k,
+                        v: &v,
+                    },
+                    phase,
+                )?;
                 assert_eq!(a.as_slice()?, b.as_slice()?);
             }
         }
         let r = &rec.records()[0];
-        assert_eq!((r.layer, r.len(), r.q.len(), r.k.len()), (1, 4, 4 * 8, 4 * 4));
-        assert_eq!(r.phases, vec![Phase::Prefill, Phase::Prefill, Phase::Prefill, Phase::Decode]);
+        assert_eq!(
+            (r.layer, r.len(), r.q.len(), r.k.len()),
+            (1, 4, 4 * 8, 4 * 4)
+        );
+        assert_eq!(
+            r.phases,
+            vec![
+                Phase::Prefill,
+                Phase::Prefill,
+                Phase::Prefill,
+                Phase::Decode
+            ]
+        );
         rec.truncate(2)?;
-        assert_eq!((rec.records()[0].len(), rec.records()[0].v.len(), rec.n_tokens()), (2, 8, 2));
+        assert_eq!(
+            (
+                rec.records()[0].len(),
+                rec.records()[0].v.len(),
+                rec.n_tokens()
+            ),
+            (2, 8, 2)
+        );
         Ok(())
     }
 }

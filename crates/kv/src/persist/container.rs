@@ -110,7 +110,10 @@ impl<'a> Writer<'a> {
         let sum = h.finish();
         f.write_all(&sum.to_le_bytes()).map_err(io)?;
         f.write_all(END).map_err(io)?;
-        f.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
+        f.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_all()
+            .map_err(io)?;
         std::fs::rename(&tmp, path).map_err(|e| Error::io("rename saved context", path, e))
     }
 }
@@ -130,17 +133,27 @@ impl Reader {
     /// Map and verify `path`, which must hold `want`.
     pub fn open(path: &Path, want: Kind) -> Result<Self> {
         if cfg!(target_endian = "big") {
-            return Err(Error::Incompatible { path: path.into(), reason: "saved contexts are little-endian; this host is big-endian".into() });
+            return Err(Error::Incompatible {
+                path: path.into(),
+                reason: "saved contexts are little-endian; this host is big-endian".into(),
+            });
         }
         let file = File::open(path).map_err(|e| Error::io("open saved context", path, e))?;
         // SAFETY: the map is read-only. Saved contexts are written under a temporary name and
         // renamed, never modified in place by this crate; another process truncating the file
         // while it is mapped is outside what we can defend against (as for any mmap reader).
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io("map saved context", path, e))?;
-        let bad = |r: &str| Error::Corrupt { path: path.into(), reason: r.into() };
+        let map =
+            unsafe { Mmap::map(&file) }.map_err(|e| Error::io("map saved context", path, e))?;
+        let bad = |r: &str| Error::Corrupt {
+            path: path.into(),
+            reason: r.into(),
+        };
         let n = map.len();
         if n < 8 || &map[..8] != MAGIC {
-            return Err(Error::Incompatible { path: path.into(), reason: "not a vectorkv saved context (bad magic)".into() });
+            return Err(Error::Incompatible {
+                path: path.into(),
+                reason: "not a vectorkv saved context (bad magic)".into(),
+            });
         }
         if n < PRELUDE + TRAILER {
             return Err(bad("truncated (shorter than its prelude and trailer)"));
@@ -148,11 +161,17 @@ impl Reader {
         let u32at = |o: usize| u32::from_le_bytes([map[o], map[o + 1], map[o + 2], map[o + 3]]);
         let version = u32at(8);
         if version != VERSION {
-            return Err(Error::Incompatible { path: path.into(), reason: format!("format version {version}, this build reads version {VERSION}") });
+            return Err(Error::Incompatible {
+                path: path.into(),
+                reason: format!("format version {version}, this build reads version {VERSION}"),
+            });
         }
         let kind = u32at(12);
         if kind != want as u32 {
-            return Err(Error::Incompatible { path: path.into(), reason: format!("holds kind {kind}, expected {want:?} ({})", want as u32) });
+            return Err(Error::Incompatible {
+                path: path.into(),
+                reason: format!("holds kind {kind}, expected {want:?} ({})", want as u32),
+            });
         }
         if &map[n - 8..] != END {
             return Err(bad("truncated (no trailer)"));
@@ -164,14 +183,28 @@ impl Reader {
         }
         let mut hl = [0u8; 8];
         hl.copy_from_slice(&map[24..32]);
-        let header_end = usize::try_from(u64::from_le_bytes(hl)).ok().and_then(|h| h.checked_add(PRELUDE)).filter(|&e| e <= n - TRAILER).ok_or_else(|| bad("header length out of bounds"))?;
+        let header_end = usize::try_from(u64::from_le_bytes(hl))
+            .ok()
+            .and_then(|h| h.checked_add(PRELUDE))
+            .filter(|&e| e <= n - TRAILER)
+            .ok_or_else(|| bad("header length out of bounds"))?;
         let data_start = header_end.div_ceil(DATA_ALIGN) * DATA_ALIGN;
         let dtype = u32at(16);
-        Ok(Self { map: Arc::new(map), path: path.into(), pos: PRELUDE, header_end, data_start, dtype })
+        Ok(Self {
+            map: Arc::new(map),
+            path: path.into(),
+            pos: PRELUDE,
+            header_end,
+            data_start,
+            dtype,
+        })
     }
 
     fn corrupt(&self, r: String) -> Error {
-        Error::Corrupt { path: self.path.clone(), reason: r }
+        Error::Corrupt {
+            path: self.path.clone(),
+            reason: r,
+        }
     }
 
     /// The file.
@@ -193,7 +226,10 @@ impl Reader {
     /// The next usize field, at most `max` (a sanity bound against corrupt sizes).
     pub fn usize(&mut self, max: usize) -> Result<usize> {
         let x = self.u64()?;
-        usize::try_from(x).ok().filter(|&v| v <= max).ok_or_else(|| self.corrupt(format!("field value {x} above its bound {max}")))
+        usize::try_from(x)
+            .ok()
+            .filter(|&v| v <= max)
+            .ok_or_else(|| self.corrupt(format!("field value {x} above its bound {max}")))
     }
 
     /// The next f64 field.
@@ -204,18 +240,31 @@ impl Reader {
     fn range<T: Pod>(&mut self) -> Result<(usize, usize)> {
         let (off, len) = (self.u64()?, self.u64()?);
         let sz = std::mem::size_of::<T>();
-        let start = usize::try_from(off).ok().and_then(|o| o.checked_add(self.data_start));
-        let end = start.zip(usize::try_from(len).ok()).and_then(|(s, l)| s.checked_add(l));
+        let start = usize::try_from(off)
+            .ok()
+            .and_then(|o| o.checked_add(self.data_start));
+        let end = start
+            .zip(usize::try_from(len).ok())
+            .and_then(|(s, l)| s.checked_add(l));
         match (start, end) {
-            (Some(s), Some(e)) if e <= self.map.len() - TRAILER && (e - s) % sz == 0 && s % std::mem::align_of::<T>() == 0 => Ok((s, (e - s) / sz)),
-            _ => Err(self.corrupt(format!("array at {off} (+{len} bytes) out of bounds or misaligned"))),
+            (Some(s), Some(e))
+                if e <= self.map.len() - TRAILER
+                    && (e - s) % sz == 0
+                    && s % std::mem::align_of::<T>() == 0 =>
+            {
+                Ok((s, (e - s) / sz))
+            }
+            _ => Err(self.corrupt(format!(
+                "array at {off} (+{len} bytes) out of bounds or misaligned"
+            ))),
         }
     }
 
     /// The next array, borrowed from the map.
     pub fn array<T: Pod>(&mut self) -> Result<&[T]> {
         let (s, n) = self.range::<T>()?;
-        from_bytes(&self.map[s..s + n * std::mem::size_of::<T>()]).ok_or_else(|| self.corrupt("misaligned array".into()))
+        from_bytes(&self.map[s..s + n * std::mem::size_of::<T>()])
+            .ok_or_else(|| self.corrupt("misaligned array".into()))
     }
 
     /// The next array as an owned vector.
@@ -232,7 +281,10 @@ impl Reader {
     /// Check that the whole header was read.
     pub fn done(&self) -> Result<()> {
         if self.pos != self.header_end {
-            return Err(self.corrupt(format!("{} unread header bytes", self.header_end - self.pos)));
+            return Err(self.corrupt(format!(
+                "{} unread header bytes",
+                self.header_end - self.pos
+            )));
         }
         Ok(())
     }

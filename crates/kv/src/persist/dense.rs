@@ -28,7 +28,13 @@ pub(crate) fn dtype_code(d: KvDtype) -> u32 {
 
 /// Write the attention geometry.
 pub(crate) fn put_attn(w: &mut Writer<'_>, a: &AttnConfig) {
-    for x in [a.n_layers, a.n_q_heads, a.n_kv_heads, a.head_dim, a.max_tokens] {
+    for x in [
+        a.n_layers,
+        a.n_q_heads,
+        a.n_kv_heads,
+        a.head_dim,
+        a.max_tokens,
+    ] {
         w.usize(x);
     }
 }
@@ -39,9 +45,24 @@ pub(crate) fn get_attn(r: &mut Reader) -> Result<AttnConfig> {
     for x in &mut v {
         *x = r.usize(MAX_COUNT)?;
     }
-    let a = AttnConfig { n_layers: v[0], n_q_heads: v[1], n_kv_heads: v[2], head_dim: v[3], max_tokens: v[4] };
-    if a.n_kv_heads == 0 || a.head_dim == 0 || a.n_q_heads % a.n_kv_heads != 0 || a.n_layers > 1 << 16 || a.n_q_heads > 1 << 16 || a.head_dim > 1 << 16 {
-        return Err(Error::Corrupt { path: r.path().into(), reason: format!("invalid attention geometry {a:?}") });
+    let a = AttnConfig {
+        n_layers: v[0],
+        n_q_heads: v[1],
+        n_kv_heads: v[2],
+        head_dim: v[3],
+        max_tokens: v[4],
+    };
+    if a.n_kv_heads == 0
+        || a.head_dim == 0
+        || a.n_q_heads % a.n_kv_heads != 0
+        || a.n_layers > 1 << 16
+        || a.n_q_heads > 1 << 16
+        || a.head_dim > 1 << 16
+    {
+        return Err(Error::Corrupt {
+            path: r.path().into(),
+            reason: format!("invalid attention geometry {a:?}"),
+        });
     }
     Ok(a)
 }
@@ -59,7 +80,11 @@ fn save_store<E: SimdElem + Pod>(s: &Store<E>, path: &Path, code: u32) -> Result
     w.write(path, Kind::Dense, code)
 }
 
-fn load_store<E: SimdElem + Pod>(r: &mut Reader, mut cfg: AttnConfig, max_tokens: Option<usize>) -> Result<Store<E>> {
+fn load_store<E: SimdElem + Pod>(
+    r: &mut Reader,
+    mut cfg: AttnConfig,
+    max_tokens: Option<usize>,
+) -> Result<Store<E>> {
     let file_max = cfg.max_tokens;
     cfg.max_tokens = max_tokens.unwrap_or(file_max);
     let mut s = Store::<E>::new(cfg);
@@ -67,13 +92,23 @@ fn load_store<E: SimdElem + Pod>(r: &mut Reader, mut cfg: AttnConfig, max_tokens
     for l in 0..cfg.n_layers {
         let len = r.usize(MAX_COUNT)?;
         if len > cfg.max_tokens {
-            return Err(Error::ContextFull { needed: len, capacity: cfg.max_tokens });
+            return Err(Error::ContextFull {
+                needed: len,
+                capacity: cfg.max_tokens,
+            });
         }
         s.layers[l].len = len;
         for h in 0..cfg.n_kv_heads {
             let (k, v) = (r.vec::<E>()?, r.vec::<E>()?);
             if k.len() != layout::key_len(len, d) || v.len() != len * d {
-                return Err(Error::Corrupt { path: r.path().into(), reason: format!("layer {l} head {h}: {} key / {} value elements for {len} tokens", k.len(), v.len()) });
+                return Err(Error::Corrupt {
+                    path: r.path().into(),
+                    reason: format!(
+                        "layer {l} head {h}: {} key / {} value elements for {len} tokens",
+                        k.len(),
+                        v.len()
+                    ),
+                });
             }
             s.layers[l].k[h] = k;
             s.layers[l].v[h] = v;
@@ -100,7 +135,12 @@ impl DenseKv {
         let store = match r.dtype {
             0 => AnyStore::F16(load_store::<f16>(&mut r, cfg, max_tokens)?),
             1 => AnyStore::F32(load_store::<f32>(&mut r, cfg, max_tokens)?),
-            x => return Err(Error::Incompatible { path: path.into(), reason: format!("unknown element type code {x}") }),
+            x => {
+                return Err(Error::Incompatible {
+                    path: path.into(),
+                    reason: format!("unknown element type code {x}"),
+                })
+            }
         };
         Ok(Self { store })
     }

@@ -6,7 +6,12 @@
 //! in flight (several GB/s), which matters because loading verifies every byte of the file.
 
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
-const SEEDS: [u64; 4] = [0xCBF2_9CE4_8422_2325, 0x8422_2325_CBF2_9CE4, 0x1000_0000_01B3_0000, 0x27D4_EB2F_1656_67C5];
+const SEEDS: [u64; 4] = [
+    0xCBF2_9CE4_8422_2325,
+    0x8422_2325_CBF2_9CE4,
+    0x1000_0000_01B3_0000,
+    0x27D4_EB2F_1656_67C5,
+];
 
 /// Streaming checksum state.
 #[derive(Debug, Clone)]
@@ -19,7 +24,12 @@ pub struct Hasher {
 
 impl Default for Hasher {
     fn default() -> Self {
-        Self { lanes: SEEDS, buf: [0; 32], nbuf: 0, len: 0 }
+        Self {
+            lanes: SEEDS,
+            buf: [0; 32],
+            nbuf: 0,
+            len: 0,
+        }
     }
 }
 
@@ -101,6 +111,10 @@ mod tests {
             assert_ne!(hash64(&d), whole, "flip at {i}");
         }
         assert_ne!(hash64(&data[..999]), whole, "truncation");
-        assert_ne!(hash64(&[0u8; 32]), hash64(&[0u8; 31]), "zero padding is not the same data");
+        assert_ne!(
+            hash64(&[0u8; 32]),
+            hash64(&[0u8; 31]),
+            "zero padding is not the same data"
+        );
     }
 }

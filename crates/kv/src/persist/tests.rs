@@ -5,9 +5,17 @@ use std::path::PathBuf;
 use vkv_kernels::Tensor;
 
 use crate::testutil::rnd;
-use crate::{AttnConfig, DenseKv, Error, KvBackend, KvDtype, Phase, Qkv, Result, WaveConfig, WaveKv};
+use crate::{
+    AttnConfig, DenseKv, Error, KvBackend, KvDtype, Phase, Qkv, Result, WaveConfig, WaveKv,
+};
 
-const ATTN: AttnConfig = AttnConfig { n_layers: 2, n_q_heads: 4, n_kv_heads: 2, head_dim: 16, max_tokens: 2000 };
+const ATTN: AttnConfig = AttnConfig {
+    n_layers: 2,
+    n_q_heads: 4,
+    n_kv_heads: 2,
+    head_dim: 16,
+    max_tokens: 2000,
+};
 
 fn tmp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("vkv-persist-{}-{name}", std::process::id()))
@@ -19,7 +27,11 @@ type Push<'a> = &'a mut dyn FnMut(usize, &[f32], &[f32]) -> Result<()>;
 fn fill(kv: Push<'_>, n: usize) -> Result<()> {
     let per = ATTN.n_kv_heads * ATTN.head_dim;
     for l in 0..ATTN.n_layers {
-        let k: Vec<f32> = rnd(n * per, 10 + l as u64).iter().enumerate().map(|(i, x)| x + ((i / per) as f32 / 97.0).sin() * 2.0).collect();
+        let k: Vec<f32> = rnd(n * per, 10 + l as u64)
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + ((i / per) as f32 / 97.0).sin() * 2.0)
+            .collect();
         kv(l, &k, &rnd(n * per, 20 + l as u64))?;
     }
     Ok(())
@@ -31,8 +43,23 @@ fn step(kv: &mut dyn KvBackend, t: usize) -> Result<Vec<f32>> {
     let mut out = Vec::new();
     for l in 0..ATTN.n_layers {
         let s = (t * 8 + l) as u64 * 3;
-        let (q, k, v) = (Tensor::from_vec(&[1, hq, d], rnd(hq * d, s))?, Tensor::from_vec(&[1, hk, d], rnd(hk * d, s + 1))?, Tensor::from_vec(&[1, hk, d], rnd(hk * d, s + 2))?);
-        out.extend(kv.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Decode)?.into_vec()?);
+        let (q, k, v) = (
+            Tensor::from_vec(&[1, hq, d], rnd(hq * d, s))?,
+            Tensor::from_vec(&[1, hk, d], rnd(hk * d, s + 1))?,
+            Tensor::from_vec(&[1, hk, d], rnd(hk * d, s + 2))?,
+        );
+        out.extend(
+            kv.attend(
+                l,
+                Qkv {
+                    q: &q,
+                    k: &k,
+                    v: &v,
+                },
+                Phase::Decode,
+            )?
+            .into_vec()?,
+        );
     }
     Ok(out)
 }
@@ -47,7 +74,10 @@ fn dense_round_trip_is_bit_exact() -> Result<()> {
         a.save(&p)?;
         let mut b = DenseKv::load(&p, Some(400))?;
         std::fs::remove_file(&p).ok();
-        assert_eq!((b.n_tokens(), b.dtype(), b.attn_config().max_tokens), (301, dtype, 400));
+        assert_eq!(
+            (b.n_tokens(), b.dtype(), b.attn_config().max_tokens),
+            (301, dtype, 400)
+        );
         for t in 301..320 {
             assert_eq!(step(&mut a, t)?, step(&mut b, t)?, "{dtype:?} token {t}");
         }
@@ -59,9 +89,17 @@ fn dense_round_trip_is_bit_exact() -> Result<()> {
 /// with its records mapped in place, all three continue bit-identically, truncation included.
 #[test]
 fn wave_round_trip_is_bit_exact() -> Result<()> {
-    let cfg = WaveConfig { window: 16, update_interval: 64, segment_size: 512, ..WaveConfig::default() };
+    let cfg = WaveConfig {
+        window: 16,
+        update_interval: 64,
+        segment_size: 512,
+        ..WaveConfig::default()
+    };
     let mut a = WaveKv::new(ATTN, cfg.clone(), KvDtype::F16)?;
-    assert!(matches!(a.save(&tmp("early")), Err(Error::Config(_))), "save before the index exists");
+    assert!(
+        matches!(a.save(&tmp("early")), Err(Error::Config(_))),
+        "save before the index exists"
+    );
     fill(&mut |l, k, v| a.push_kv(l, k, v), 1500)?;
     a.finish_prefill()?;
     for t in 1500..1600 {
@@ -71,7 +109,11 @@ fn wave_round_trip_is_bit_exact() -> Result<()> {
     let p = tmp("wave");
     a.save(&p)?;
     let mut ram = WaveKv::load(&p, &cfg, None)?;
-    let mapped_cfg = WaveConfig { slow_dir: Some(std::env::temp_dir()), cache_factor: 1.0, ..cfg.clone() };
+    let mapped_cfg = WaveConfig {
+        slow_dir: Some(std::env::temp_dir()),
+        cache_factor: 1.0,
+        ..cfg.clone()
+    };
     let mut mapped = WaveKv::load(&p, &mapped_cfg, None)?;
     let m = mapped.memory();
     assert!(m.slow_bytes > 0 && m.fast_bytes < m.slow_bytes);
@@ -83,12 +125,19 @@ fn wave_round_trip_is_bit_exact() -> Result<()> {
         assert_eq!(step(&mut ram, t)?, y, "RAM load, token {t}");
         assert_eq!(step(&mut mapped, t)?, y, "mapped load, token {t}");
     }
-    assert_eq!(mapped.head_info(1, 0)?.updates, 3, "updates appended behind a mapped file");
+    assert_eq!(
+        mapped.head_info(1, 0)?.updates,
+        3,
+        "updates appended behind a mapped file"
+    );
     for kv in [&mut a, &mut ram, &mut mapped] {
         kv.truncate(1500)?;
     }
     let y = step(&mut a, 1500)?;
-    assert_eq!((step(&mut ram, 1500)?, step(&mut mapped, 1500)?), (y.clone(), y));
+    assert_eq!(
+        (step(&mut ram, 1500)?, step(&mut mapped, 1500)?),
+        (y.clone(), y)
+    );
     drop(mapped);
     std::fs::remove_file(&p).ok();
     Ok(())
@@ -126,9 +175,18 @@ fn damaged_files_are_clear_errors() -> Result<()> {
     write(b"not a context at all, just text")?;
     check("wrong magic", false);
     write(&good)?;
-    assert!(matches!(WaveKv::load(&p, &WaveConfig::default(), None), Err(Error::Incompatible { .. })), "dense file loaded as wave");
+    assert!(
+        matches!(
+            WaveKv::load(&p, &WaveConfig::default(), None),
+            Err(Error::Incompatible { .. })
+        ),
+        "dense file loaded as wave"
+    );
     assert!(DenseKv::load(&p, None).is_ok());
-    assert!(matches!(DenseKv::load(&tmp("missing"), None), Err(Error::Io { .. })));
+    assert!(matches!(
+        DenseKv::load(&tmp("missing"), None),
+        Err(Error::Io { .. })
+    ));
     std::fs::remove_file(&p).ok();
     Ok(())
 }

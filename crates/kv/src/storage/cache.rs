@@ -81,7 +81,16 @@ pub struct ClusterCache<E> {
 impl<E: Copy> ClusterCache<E> {
     /// An empty cache of `capacity_pages` pages of `page_size` tokens.
     pub fn new(capacity_pages: usize, page_size: usize) -> Self {
-        Self { capacity_pages, used_pages: 0, page_size: page_size.max(1), lru: Lru::default(), slots: Vec::new(), pages: Vec::new(), step: CacheStats::default(), total: CacheStats::default() }
+        Self {
+            capacity_pages,
+            used_pages: 0,
+            page_size: page_size.max(1),
+            lru: Lru::default(),
+            slots: Vec::new(),
+            pages: Vec::new(),
+            step: CacheStats::default(),
+            total: CacheStats::default(),
+        }
     }
 
     /// Capacity in pages.
@@ -133,7 +142,9 @@ impl<E: Copy> ClusterCache<E> {
     }
 
     fn evict_one(&mut self) -> bool {
-        let Some(v) = self.lru.pop_back() else { return false };
+        let Some(v) = self.lru.pop_back() else {
+            return false;
+        };
         if let Some(s) = self.slots.get_mut(v as usize) {
             *s = None;
         }
@@ -144,7 +155,13 @@ impl<E: Copy> ClusterCache<E> {
 
     /// The reference's `batch_update` after a step's reads (see the module docs). `tokens[i]` is
     /// the size of `ranked[i]`; `fetch(c)` reads cluster c's record from the slow tier.
-    pub fn update<'a, F>(&mut self, ranked: &[u32], tokens: &[u32], hit: &[bool], mut fetch: F) -> Result<()>
+    pub fn update<'a, F>(
+        &mut self,
+        ranked: &[u32],
+        tokens: &[u32],
+        hit: &[bool],
+        mut fetch: F,
+    ) -> Result<()>
     where
         F: FnMut(u32) -> Result<&'a [E]>,
         E: 'a,
@@ -201,7 +218,11 @@ impl<E: Copy> ClusterCache<E> {
 
     /// Bytes of cached records.
     pub fn bytes(&self) -> usize {
-        self.slots.iter().flatten().map(|s| s.len() * std::mem::size_of::<E>()).sum()
+        self.slots
+            .iter()
+            .flatten()
+            .map(|s| s.len() * std::mem::size_of::<E>())
+            .sum()
     }
 }
 
@@ -221,7 +242,9 @@ mod tests {
                 assert_eq!(cache.get(c), Some(&store[c as usize][..]));
             }
         }
-        cache.update(ranked, &sizes, &hit, |c| Ok(&store[c as usize][..])).ok();
+        cache
+            .update(ranked, &sizes, &hit, |c| Ok(&store[c as usize][..]))
+            .ok();
         hit
     }
 
@@ -234,7 +257,15 @@ mod tests {
         // Step 1: all miss; pages 1 (c=0), 2 (c=1), 3 (c=2) = 6 fit exactly.
         assert_eq!(run(&mut c, &[0, 1, 2]), vec![false; 3]);
         assert_eq!(c.lru_order(), vec![2, 1, 0]);
-        assert_eq!((c.step.misses, c.step.miss_tokens, c.step.admitted, c.used_pages()), (3, 48, 3, 6));
+        assert_eq!(
+            (
+                c.step.misses,
+                c.step.miss_tokens,
+                c.step.admitted,
+                c.used_pages()
+            ),
+            (3, 48, 3, 6)
+        );
         // Step 2: 1 and 0 hit (moved to the front in reverse rank: 1 ends most recent);
         // 3 (1 page) misses: evicts the tail (2, 3 pages), admitted at the front.
         assert_eq!(run(&mut c, &[1, 3, 0]), vec![true, false, true]);

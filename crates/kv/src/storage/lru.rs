@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(l.pop_back(), Some(3));
         assert_eq!(l.iter().collect::<Vec<_>>(), vec![5, 1]);
         assert_eq!((l.len(), l.contains(1), l.contains(3)), (2, true, false));
-        assert_eq!((l.pop_back(), l.pop_back(), l.pop_back()), (Some(1), Some(5), None));
+        assert_eq!(
+            (l.pop_back(), l.pop_back(), l.pop_back()),
+            (Some(1), Some(5), None)
+        );
         assert!(l.is_empty());
     }
 }

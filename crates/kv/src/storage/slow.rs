@@ -32,12 +32,24 @@ impl SlowFile {
     /// Create a scratch file in `dir` and unlink it (it lives as long as its handle and maps).
     pub fn create(dir: &Path) -> Result<Arc<Self>> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
-        let path = dir.join(format!("vkv-wave-{}-{}.slow", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
-        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(|e| Error::io("create slow tier", &path, e))?;
+        let path = dir.join(format!(
+            "vkv-wave-{}-{}.slow",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io("create slow tier", &path, e))?;
         // Unlinking an open file keeps its data reachable through the handle (POSIX). Where it
         // fails (Windows), the file stays until removed by hand.
         let _ = std::fs::remove_file(&path);
-        Ok(Arc::new(Self { file: Mutex::new((file, 0)), path }))
+        Ok(Arc::new(Self {
+            file: Mutex::new((file, 0)),
+            path,
+        }))
     }
 
     /// Write `data` at the next page-aligned offset and map it read-only.
@@ -46,7 +58,10 @@ impl SlowFile {
             return Ok(Chunk::Ram(Vec::new()));
         }
         let bytes = as_bytes(data);
-        let mut g = self.file.lock().map_err(|_| Error::Config("slow tier lock poisoned".into()))?;
+        let mut g = self
+            .file
+            .lock()
+            .map_err(|_| Error::Config("slow tier lock poisoned".into()))?;
         let off = g.1.div_ceil(ALIGN) * ALIGN;
         let io = |e| Error::io("write slow tier", &self.path, e);
         g.0.seek(SeekFrom::Start(off)).map_err(io)?;
@@ -54,7 +69,8 @@ impl SlowFile {
         g.1 = off + bytes.len() as u64;
         // SAFETY: the region was just written and is never written again (appends go past it);
         // the file is unlinked, so no other process can modify it behind the map.
-        let map = unsafe { MmapOptions::new().offset(off).len(bytes.len()).map(&g.0) }.map_err(|e| Error::io("map slow tier", &self.path, e))?;
+        let map = unsafe { MmapOptions::new().offset(off).len(bytes.len()).map(&g.0) }
+            .map_err(|e| Error::io("map slow tier", &self.path, e))?;
         Chunk::mapped(Arc::new(map), 0, data.len(), &self.path)
     }
 }
@@ -79,9 +95,17 @@ impl<E: Pod> Chunk<E> {
     /// A mapped chunk, checked for bounds and alignment (`path` names the file in errors).
     pub fn mapped(map: Arc<Mmap>, offset: usize, len: usize, path: &Path) -> Result<Self> {
         let nbytes = len * std::mem::size_of::<E>();
-        let ok = offset.checked_add(nbytes).is_some_and(|end| end <= map.len()) && from_bytes::<E>(&map[offset..offset + nbytes]).is_some();
+        let ok = offset
+            .checked_add(nbytes)
+            .is_some_and(|end| end <= map.len())
+            && from_bytes::<E>(&map[offset..offset + nbytes]).is_some();
         if !ok {
-            return Err(Error::Corrupt { path: path.to_path_buf(), reason: format!("slow-tier region at {offset} (+{nbytes} bytes) is out of bounds or misaligned") });
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "slow-tier region at {offset} (+{nbytes} bytes) is out of bounds or misaligned"
+                ),
+            });
         }
         Ok(Self::Map { map, offset, len })
     }
@@ -91,7 +115,9 @@ impl<E: Pod> Chunk<E> {
         match self {
             Self::Ram(v) => v,
             // Bounds and alignment were checked in `mapped`.
-            Self::Map { map, offset, len } => from_bytes(&map[*offset..*offset + len * std::mem::size_of::<E>()]).unwrap_or(&[]),
+            Self::Map { map, offset, len } => {
+                from_bytes(&map[*offset..*offset + len * std::mem::size_of::<E>()]).unwrap_or(&[])
+            }
         }
     }
 
@@ -124,7 +150,11 @@ pub struct SlowStore<E> {
 
 impl<E> Default for SlowStore<E> {
     fn default() -> Self {
-        Self { chunks: Vec::new(), bases: Vec::new(), len: 0 }
+        Self {
+            chunks: Vec::new(),
+            bases: Vec::new(),
+            len: 0,
+        }
     }
 }
 
@@ -152,11 +182,17 @@ impl<E: Pod> SlowStore<E> {
     }
 
     fn locate(&self, start: usize, len: usize) -> Result<(usize, usize)> {
-        let k = self.bases.partition_point(|&b| b <= start).saturating_sub(1);
+        let k = self
+            .bases
+            .partition_point(|&b| b <= start)
+            .saturating_sub(1);
         let off = start.checked_sub(*self.bases.get(k).unwrap_or(&0));
         match (off, self.chunks.get(k)) {
             (Some(o), Some(c)) if o + len <= c.len() => Ok((k, o)),
-            _ => Err(Error::Shape(format!("slow tier: range {start}+{len} outside its {} elements or across chunks", self.len))),
+            _ => Err(Error::Shape(format!(
+                "slow tier: range {start}+{len} outside its {} elements or across chunks",
+                self.len
+            ))),
         }
     }
 
@@ -187,7 +223,9 @@ impl<E: Pod> SlowStore<E> {
         }
         let k = self.bases.partition_point(|&b| b < n);
         if self.bases.get(k).is_some_and(|&b| b != n) || (k == self.bases.len()) {
-            return Err(Error::Shape(format!("slow tier: {n} is not a chunk boundary")));
+            return Err(Error::Shape(format!(
+                "slow tier: {n} is not a chunk boundary"
+            )));
         }
         self.chunks.truncate(k);
         self.bases.truncate(k);
@@ -198,7 +236,12 @@ impl<E: Pod> SlowStore<E> {
     /// Bytes held in RAM chunks and in mapped chunks: `(ram, mapped)`.
     pub fn bytes(&self) -> (usize, usize) {
         let sz = std::mem::size_of::<E>();
-        let ram = self.chunks.iter().filter(|c| !c.is_mapped()).map(|c| c.len() * sz).sum();
+        let ram = self
+            .chunks
+            .iter()
+            .filter(|c| !c.is_mapped())
+            .map(|c| c.len() * sz)
+            .sum();
         (ram, self.len * sz - ram)
     }
 }

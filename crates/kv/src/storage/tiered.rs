@@ -28,13 +28,19 @@ pub struct TieredClusters<E> {
 impl<E: Pod + vkv_kernels::attention::KvElem> TieredClusters<E> {
     /// Records in `slow`, cached by `cache`.
     pub fn new(slow: SlowStore<E>, cache: Option<ClusterCache<E>>) -> Self {
-        Self { slow, cache, hit: Vec::new(), tokens: Vec::new() }
+        Self {
+            slow,
+            cache,
+            hit: Vec::new(),
+            tokens: Vec::new(),
+        }
     }
 
     /// Start a step over the retrieval zone `ranked` (best first).
     pub fn begin(&mut self, ranked: &[u32], meta: &ClusterMeta<E>) {
         self.tokens.clear();
-        self.tokens.extend(ranked.iter().map(|&c| meta.sizes[c as usize]));
+        self.tokens
+            .extend(ranked.iter().map(|&c| meta.sizes[c as usize]));
         match &mut self.cache {
             Some(cache) => cache.access(ranked, &self.tokens, &mut self.hit),
             None => {
@@ -56,7 +62,9 @@ impl<E: Pod + vkv_kernels::attention::KvElem> TieredClusters<E> {
             if let Some(r) = self.cache.as_ref().and_then(|k| k.get(c)) {
                 return Ok(r);
             }
-            return Err(Error::Shape(format!("cache: cluster {c} classified as a hit but absent")));
+            return Err(Error::Shape(format!(
+                "cache: cluster {c} classified as a hit but absent"
+            )));
         }
         let (s, l) = meta.record_range(c as usize);
         self.slow.get(s, l)
@@ -64,7 +72,12 @@ impl<E: Pod + vkv_kernels::attention::KvElem> TieredClusters<E> {
 
     /// End the step: LRU maintenance and admission of misses.
     pub fn finish(&mut self, ranked: &[u32], meta: &ClusterMeta<E>) -> Result<()> {
-        let Self { slow, cache, hit, tokens } = self;
+        let Self {
+            slow,
+            cache,
+            hit,
+            tokens,
+        } = self;
         if let Some(cache) = cache {
             cache.update(ranked, tokens, hit, |c| {
                 let (s, l) = meta.record_range(c as usize);
@@ -76,6 +89,8 @@ impl<E: Pod + vkv_kernels::attention::KvElem> TieredClusters<E> {
 
     /// `(last step, cumulative)` statistics (zeros without a cache).
     pub fn stats(&self) -> (CacheStats, CacheStats) {
-        self.cache.as_ref().map_or_else(Default::default, |c| (c.step, c.total))
+        self.cache
+            .as_ref()
+            .map_or_else(Default::default, |c| (c.step, c.total))
     }
 }

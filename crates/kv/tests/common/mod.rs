@@ -11,13 +11,26 @@ pub use vkv_kv::capture::Capture;
 use vkv_kv::{KvBackend, Phase, Qkv};
 
 /// Prefill tokens `0..n` in chunks of `chunk`, then `finish_prefill`.
-pub fn prefill(kv: &mut dyn KvBackend, cap: &Capture, n: usize, chunk: usize) -> vkv_kv::Result<()> {
+pub fn prefill(
+    kv: &mut dyn KvBackend,
+    cap: &Capture,
+    n: usize,
+    chunk: usize,
+) -> vkv_kv::Result<()> {
     let mut t0 = 0;
     while t0 < n {
         let t1 = (t0 + chunk).min(n);
         for l in 0..cap.n_layers {
             let (q, k, v) = cap.qkv(l, t0, t1)?;
-            kv.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Prefill)?;
+            kv.attend(
+                l,
+                Qkv {
+                    q: &q,
+                    k: &k,
+                    v: &v,
+                },
+                Phase::Prefill,
+            )?;
         }
         t0 = t1;
     }
@@ -29,7 +42,17 @@ pub fn decode(kv: &mut dyn KvBackend, cap: &Capture, t: usize) -> vkv_kv::Result
     (0..cap.n_layers)
         .map(|l| {
             let (q, k, v) = cap.qkv(l, t, t + 1)?;
-            Ok(kv.attend(l, Qkv { q: &q, k: &k, v: &v }, Phase::Decode)?.into_vec()?)
+            Ok(kv
+                .attend(
+                    l,
+                    Qkv {
+                        q: &q,
+                        k: &k,
+                        v: &v,
+                    },
+                    Phase::Decode,
+                )?
+                .into_vec()?)
         })
         .collect()
 }
@@ -45,7 +68,16 @@ pub fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
 pub fn exact_lse(q: &[f32], keys: &[f32], d: usize) -> Vec<f64> {
     q.chunks_exact(d)
         .map(|qh| {
-            let s: Vec<f64> = keys.chunks_exact(d).map(|k| qh.iter().zip(k).map(|(a, b)| *a as f64 * *b as f64).sum::<f64>() / (d as f64).sqrt()).collect();
+            let s: Vec<f64> = keys
+                .chunks_exact(d)
+                .map(|k| {
+                    qh.iter()
+                        .zip(k)
+                        .map(|(a, b)| *a as f64 * *b as f64)
+                        .sum::<f64>()
+                        / (d as f64).sqrt()
+                })
+                .collect();
             let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             m + s.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
         })
@@ -54,7 +86,10 @@ pub fn exact_lse(q: &[f32], keys: &[f32], d: usize) -> Vec<f64> {
 
 /// Mean and max of a sample.
 pub fn mean_max(x: &[f64]) -> (f64, f64) {
-    (x.iter().sum::<f64>() / x.len().max(1) as f64, x.iter().copied().fold(0.0, f64::max))
+    (
+        x.iter().sum::<f64>() / x.len().max(1) as f64,
+        x.iter().copied().fold(0.0, f64::max),
+    )
 }
 
 /// The `VKV_CAPTURE` file, if set.

@@ -89,10 +89,20 @@ pub fn synthetic(sp: &SynthSpec) -> Capture {
             // Heads of a group share most of their query projection (shared mixing + a small
             // per-head part).
             let shared = r.vec(d * d, 0.5 / (d as f32).sqrt());
-            let mix: Vec<Vec<f32>> = (0..g).map(|_| r.vec(d * d, 0.15 / (d as f32).sqrt()).iter().zip(&shared).map(|(a, b)| a + b).collect()).collect();
+            let mix: Vec<Vec<f32>> = (0..g)
+                .map(|_| {
+                    r.vec(d * d, 0.15 / (d as f32).sqrt())
+                        .iter()
+                        .zip(&shared)
+                        .map(|(a, b)| a + b)
+                        .collect()
+                })
+                .collect();
             // Real post-RoPE keys keep most of their energy in the slowly rotating (low-frequency)
             // pairs; the fast ones are small. Amplitude per dimension by rotation frequency:
-            let amp: Vec<f32> = (0..d).map(|i| 0.15 + 0.85 * (i % (d / 2)) as f32 / (d / 2 - 1) as f32).collect();
+            let amp: Vec<f32> = (0..d)
+                .map(|i| 0.15 + 0.85 * (i % (d / 2)) as f32 / (d / 2 - 1) as f32)
+                .collect();
             let mut drift = vec![0.0f32; d];
             let (mut run_left, mut topic) = (0usize, 0usize);
             let mut topic_at = vec![0usize; n];
@@ -106,7 +116,11 @@ pub fn synthetic(sp: &SynthSpec) -> Capture {
                 for x in drift.iter_mut() {
                     *x = 0.99 * *x + 0.15 * r.gauss();
                 }
-                let mut key: Vec<f32> = (0..d).map(|i| bias[i] + amp[i] * (topics[topic * d + i] + drift[i] + 0.6 * r.gauss())).collect();
+                let mut key: Vec<f32> = (0..d)
+                    .map(|i| {
+                        bias[i] + amp[i] * (topics[topic * d + i] + drift[i] + 0.6 * r.gauss())
+                    })
+                    .collect();
                 if sp.rope {
                     rope(&mut key, t);
                 }
@@ -120,14 +134,18 @@ pub fn synthetic(sp: &SynthSpec) -> Capture {
                 for j in 0..g {
                     let mut qv: Vec<f32> = (0..d)
                         .map(|i| {
-                            let mixed: f32 = (0..d).map(|l| mix[j][i * d + l] * topics[target * d + l]).sum();
-                            2.5 * amp[i] * (1.2 * topics[target * d + i] + mixed + 0.4 * r.gauss()) + qbias[i]
+                            let mixed: f32 = (0..d)
+                                .map(|l| mix[j][i * d + l] * topics[target * d + l])
+                                .sum();
+                            2.5 * amp[i] * (1.2 * topics[target * d + i] + mixed + 0.4 * r.gauss())
+                                + qbias[i]
                         })
                         .collect();
                     if sp.rope {
                         rope(&mut qv, t);
                     }
-                    q[t * hq * d + (h * g + j) * d..t * hq * d + (h * g + j + 1) * d].copy_from_slice(&qv);
+                    q[t * hq * d + (h * g + j) * d..t * hq * d + (h * g + j + 1) * d]
+                        .copy_from_slice(&qv);
                 }
             }
             // An attention sink at position 0 (RoPE is the identity there): along the queries'
@@ -157,5 +175,14 @@ pub fn synthetic(sp: &SynthSpec) -> Capture {
         ks.push(k);
         vs.push(v);
     }
-    Capture { n_layers: sp.n_layers, hq, hk, d, n, q: qs, k: ks, v: vs }
+    Capture {
+        n_layers: sp.n_layers,
+        hq,
+        hk,
+        d,
+        n,
+        q: qs,
+        k: ks,
+        v: vs,
+    }
 }

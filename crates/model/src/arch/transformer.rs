@@ -39,7 +39,13 @@ pub struct Transformer {
 
 impl Transformer {
     /// Run `tokens` (appended after the `kv.n_tokens()` tokens already stored).
-    pub fn forward(&self, tokens: &[u32], kv: &mut dyn KvBackend, phase: Phase, want: Logits) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        tokens: &[u32],
+        kv: &mut dyn KvBackend,
+        phase: Phase,
+        want: Logits,
+    ) -> Result<Tensor> {
         let x = self.forward_hidden(tokens, kv, phase)?;
         match want {
             Logits::None => Ok(Tensor::zeros(&[0, self.config.vocab])),
@@ -54,7 +60,10 @@ impl Transformer {
         let m = rows.len() / c.hidden;
         let mut normed = vec![0.0; rows.len()];
         ops::rms_norm(rows, &self.weights.norm, c.rms_eps, &mut normed)?;
-        Ok(self.weights.output.forward(&Tensor::from_vec(&[m, c.hidden], normed)?)?)
+        Ok(self
+            .weights
+            .output
+            .forward(&Tensor::from_vec(&[m, c.hidden], normed)?)?)
     }
 
     /// Run `tokens` and return the last layer's hidden states `[n, hidden]` (before the final
@@ -63,11 +72,21 @@ impl Transformer {
     /// The pass runs on a rayon worker (`rayon::scope` from outside the pool moves it there;
     /// inside a worker it runs inline), so its ~5 parallel regions per layer start and join
     /// with spin latches instead of the caller sleeping on a futex for each (~10% of decode).
-    pub fn forward_hidden(&self, tokens: &[u32], kv: &mut dyn KvBackend, phase: Phase) -> Result<Tensor> {
+    pub fn forward_hidden(
+        &self,
+        tokens: &[u32],
+        kv: &mut dyn KvBackend,
+        phase: Phase,
+    ) -> Result<Tensor> {
         rayon::scope(|_| self.forward_hidden_inner(tokens, kv, phase))
     }
 
-    fn forward_hidden_inner(&self, tokens: &[u32], kv: &mut dyn KvBackend, phase: Phase) -> Result<Tensor> {
+    fn forward_hidden_inner(
+        &self,
+        tokens: &[u32],
+        kv: &mut dyn KvBackend,
+        phase: Phase,
+    ) -> Result<Tensor> {
         let c = &self.config;
         let n = tokens.len();
         if n == 0 {
@@ -75,7 +94,10 @@ impl Transformer {
         }
         let pos0 = kv.n_tokens();
         if pos0 + n > c.context_length {
-            return Err(Error::ContextLength { tokens: pos0 + n, max: c.context_length });
+            return Err(Error::ContextLength {
+                tokens: pos0 + n,
+                max: c.context_length,
+            });
         }
         let (h, d) = (c.hidden, c.head_dim);
         let mut x = Tensor::zeros(&[n, h]);
@@ -101,14 +123,23 @@ impl Transformer {
             let q = q.reshape(&[n, c.n_heads, d])?;
             let k = k.reshape(&[n, c.n_kv_heads, d])?;
             let v = v.reshape(&[n, c.n_kv_heads, d])?;
-            let attn = kv.attend(li, Qkv { q: &q, k: &k, v: &v }, phase)?;
+            let attn = kv.attend(
+                li,
+                Qkv {
+                    q: &q,
+                    k: &k,
+                    v: &v,
+                },
+                phase,
+            )?;
             let attn = attn.reshape(&[n, c.n_heads * d])?;
             let o = l.o.forward(&attn)?;
             ops::add_assign(x.as_mut_slice()?, o.as_slice()?)?;
 
             ops::rms_norm(x.as_slice()?, &l.ffn_norm, c.rms_eps, hbuf.as_mut_slice()?)?;
-            let [mut g, u]: [Tensor; 2] =
-                Linear::forward_many(&[&l.gate, &l.up], &hbuf)?.try_into().map_err(|_| Error::Config("gate/up count".into()))?;
+            let [mut g, u]: [Tensor; 2] = Linear::forward_many(&[&l.gate, &l.up], &hbuf)?
+                .try_into()
+                .map_err(|_| Error::Config("gate/up count".into()))?;
             ops::silu_mul(g.as_mut_slice()?, u.as_slice()?)?;
             let dn = l.down.forward(&g)?;
             ops::add_assign(x.as_mut_slice()?, dn.as_slice()?)?;

@@ -48,7 +48,13 @@ pub struct GgufFile {
 
 impl std::fmt::Debug for GgufFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GgufFile({}, v{}, {} tensors)", self.path.display(), self.version, self.tensors.len())
+        write!(
+            f,
+            "GgufFile({}, v{}, {} tensors)",
+            self.path.display(),
+            self.version,
+            self.tensors.len()
+        )
     }
 }
 
@@ -59,12 +65,19 @@ impl GgufFile {
         // SAFETY: the file is opened read-only and we never write through the map. Another process
         // truncating it while we run is outside our contract (as for every mmap-based loader).
         let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        let parsed = reader::parse(&mmap).map_err(|m| Error::Gguf { path: path.to_path_buf(), msg: m })?;
+        let parsed = reader::parse(&mmap).map_err(|m| Error::Gguf {
+            path: path.to_path_buf(),
+            msg: m,
+        })?;
         let g = Self {
             path: path.to_path_buf(),
             version: parsed.version,
             metadata: parsed.metadata,
-            tensors: parsed.tensors.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            tensors: parsed
+                .tensors
+                .into_iter()
+                .map(|t| (t.name.clone(), t))
+                .collect(),
             data_start: parsed.data_start,
             mmap: Arc::new(mmap),
         };
@@ -74,9 +87,13 @@ impl GgufFile {
 
     fn check_extents(&self) -> Result<()> {
         for t in self.tensors.values() {
-            let Ok(ty) = GgmlType::from_id(t.type_id) else { continue };
+            let Ok(ty) = GgmlType::from_id(t.type_id) else {
+                continue;
+            };
             let n = self.tensor_bytes(t, ty)?;
-            let end = (self.data_start as u64).checked_add(t.offset).and_then(|s| s.checked_add(n as u64));
+            let end = (self.data_start as u64)
+                .checked_add(t.offset)
+                .and_then(|s| s.checked_add(n as u64));
             if end.is_none_or(|e| e > self.mmap.len() as u64) {
                 return Err(self.err(format!(
                     "tensor {} ends past the end of the file ({} bytes): the file is truncated",
@@ -91,12 +108,20 @@ impl GgufFile {
     fn tensor_bytes(&self, t: &TensorInfo, ty: GgmlType) -> Result<usize> {
         let row = *t.dims.first().unwrap_or(&1) as usize;
         let rows: u64 = t.dims.iter().skip(1).product();
-        let rb = ty.row_bytes(row).map_err(|e| self.err(format!("tensor {}: {e}", t.name)))?;
-        (rb as u64).checked_mul(rows).map(|b| b as usize).ok_or_else(|| self.err(format!("tensor {} is too large", t.name)))
+        let rb = ty
+            .row_bytes(row)
+            .map_err(|e| self.err(format!("tensor {}: {e}", t.name)))?;
+        (rb as u64)
+            .checked_mul(rows)
+            .map(|b| b as usize)
+            .ok_or_else(|| self.err(format!("tensor {} is too large", t.name)))
     }
 
     fn err(&self, msg: String) -> Error {
-        Error::Gguf { path: self.path.clone(), msg }
+        Error::Gguf {
+            path: self.path.clone(),
+            msg,
+        }
     }
 
     /// The file path.
@@ -121,17 +146,23 @@ impl GgufFile {
 
     /// A required unsigned metadata value.
     pub fn get_u64(&self, key: &str) -> Result<u64> {
-        self.get(key).and_then(Value::as_u64).ok_or_else(|| self.err(format!("missing or non-integer metadata {key}")))
+        self.get(key)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| self.err(format!("missing or non-integer metadata {key}")))
     }
 
     /// A required float metadata value.
     pub fn get_f64(&self, key: &str) -> Result<f64> {
-        self.get(key).and_then(Value::as_f64).ok_or_else(|| self.err(format!("missing or non-numeric metadata {key}")))
+        self.get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| self.err(format!("missing or non-numeric metadata {key}")))
     }
 
     /// A required string metadata value.
     pub fn get_str(&self, key: &str) -> Result<&str> {
-        self.get(key).and_then(Value::as_str).ok_or_else(|| self.err(format!("missing or non-string metadata {key}")))
+        self.get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.err(format!("missing or non-string metadata {key}")))
     }
 
     /// The tensor table.
@@ -146,10 +177,17 @@ impl GgufFile {
 
     /// A 1-D or 2-D tensor as a matrix `[rows = dims[1], cols = dims[0]]` (a vector is 1 row).
     pub fn matrix(&self, name: &str) -> Result<QMatrix> {
-        let t = self.tensors.get(name).ok_or_else(|| self.err(format!("missing tensor {name}")))?;
-        let ty = GgmlType::from_id(t.type_id).map_err(|e| self.err(format!("tensor {name}: {e}")))?;
+        let t = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| self.err(format!("missing tensor {name}")))?;
+        let ty =
+            GgmlType::from_id(t.type_id).map_err(|e| self.err(format!("tensor {name}: {e}")))?;
         if t.dims.len() > 2 && t.dims[2..].iter().any(|d| *d != 1) {
-            return Err(self.err(format!("tensor {name} has {} dims, expected a matrix", t.dims.len())));
+            return Err(self.err(format!(
+                "tensor {name} has {} dims, expected a matrix",
+                t.dims.len()
+            )));
         }
         let cols = *t.dims.first().unwrap_or(&1) as usize;
         let rows = t.dims.get(1).copied().unwrap_or(1) as usize;

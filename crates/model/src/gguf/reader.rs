@@ -85,18 +85,26 @@ impl<'a> Cursor<'a> {
 
 pub(super) fn parse(b: &[u8]) -> R<Parsed> {
     let mut c = Cursor { b, pos: 0 };
-    let magic = c.take(4).map_err(|_| "file is too short to be GGUF".to_string())?;
+    let magic = c
+        .take(4)
+        .map_err(|_| "file is too short to be GGUF".to_string())?;
     if magic != b"GGUF" {
-        return Err(format!("not a GGUF file (magic {magic:02x?}, expected \"GGUF\")"));
+        return Err(format!(
+            "not a GGUF file (magic {magic:02x?}, expected \"GGUF\")"
+        ));
     }
     let version = c.u32()?;
     if !(2..=3).contains(&version) {
-        return Err(format!("unsupported GGUF version {version} (supported: 2, 3)"));
+        return Err(format!(
+            "unsupported GGUF version {version} (supported: 2, 3)"
+        ));
     }
     let n_tensors = c.u64()?;
     let n_kv = c.u64()?;
     if n_tensors > 1 << 24 || n_kv > 1 << 24 {
-        return Err(format!("implausible header: {n_tensors} tensors, {n_kv} metadata entries"));
+        return Err(format!(
+            "implausible header: {n_tensors} tensors, {n_kv} metadata entries"
+        ));
     }
     let mut metadata = BTreeMap::new();
     for _ in 0..n_kv {
@@ -116,22 +124,42 @@ pub(super) fn parse(b: &[u8]) -> R<Parsed> {
         for _ in 0..n_dims {
             dims.push(c.u64()?);
         }
-        if dims.iter().try_fold(1u64, |a, d| a.checked_mul(*d)).is_none() {
+        if dims
+            .iter()
+            .try_fold(1u64, |a, d| a.checked_mul(*d))
+            .is_none()
+        {
             return Err(format!("tensor {name}: dimensions {dims:?} overflow"));
         }
         let type_id = c.u32()?;
         let offset = c.u64()?;
-        tensors.push(TensorInfo { name, dims, type_id, offset });
+        tensors.push(TensorInfo {
+            name,
+            dims,
+            type_id,
+            offset,
+        });
     }
-    let align = metadata.get("general.alignment").and_then(Value::as_u64).unwrap_or(32);
+    let align = metadata
+        .get("general.alignment")
+        .and_then(Value::as_u64)
+        .unwrap_or(32);
     if align == 0 || !align.is_power_of_two() {
         return Err(format!("general.alignment {align} is not a power of two"));
     }
     let data_start = c.pos.div_ceil(align as usize) * align as usize;
     for t in &tensors {
         if t.offset % align != 0 {
-            return Err(format!("tensor {} offset {} is not aligned to {align}", t.name, t.offset));
+            return Err(format!(
+                "tensor {} offset {} is not aligned to {align}",
+                t.name, t.offset
+            ));
         }
     }
-    Ok(Parsed { version, metadata, tensors, data_start })
+    Ok(Parsed {
+        version,
+        metadata,
+        tensors,
+        data_start,
+    })
 }

@@ -20,7 +20,8 @@ static PULL: Mutex<()> = Mutex::new(());
 /// pull one at a time.
 pub fn model_path(name: &str) -> PathBuf {
     let _g = PULL.lock().unwrap_or_else(|e| e.into_inner());
-    let src = loader::resolve(name, &home(), &NoProgress).unwrap_or_else(|e| panic!("pulling {name}: {e}"));
+    let src = loader::resolve(name, &home(), &NoProgress)
+        .unwrap_or_else(|e| panic!("pulling {name}: {e}"));
     src.path().to_path_buf()
 }
 
@@ -30,7 +31,6 @@ pub fn load(name: &str) -> LoadedModel {
     let p = model_path(name);
     loader::load(&loader::ModelSource::Gguf(p)).unwrap_or_else(|e| panic!("loading {name}: {e}"))
 }
-
 
 /// The fixtures directory.
 #[allow(dead_code)]

@@ -11,7 +11,13 @@ use crate::GgmlType;
 /// (`w.len() == row_bytes·y.len()`, `row_bytes` is `ty`'s row size for `a.len()`, `a` is in
 /// `ty`'s activation format, `row_bytes > 0`).
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn rows_avx2(ty: GgmlType, w: &[u8], row_bytes: usize, a: ActRow<'_>, y: &mut [f32]) {
+pub(super) unsafe fn rows_avx2(
+    ty: GgmlType,
+    w: &[u8],
+    row_bytes: usize,
+    a: ActRow<'_>,
+    y: &mut [f32],
+) {
     // SAFETY: forwarded contract; features enabled on this function.
     unsafe { rows::<Avx2>(ty, w, row_bytes, a, y) }
 }
@@ -21,7 +27,13 @@ pub(super) unsafe fn rows_avx2(ty: GgmlType, w: &[u8], row_bytes: usize, a: ActR
 /// # Safety
 /// As [`rows_avx2`], plus avx512f/bw/vl/vnni available.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-pub(super) unsafe fn rows_avx512(ty: GgmlType, w: &[u8], row_bytes: usize, a: ActRow<'_>, y: &mut [f32]) {
+pub(super) unsafe fn rows_avx512(
+    ty: GgmlType,
+    w: &[u8],
+    row_bytes: usize,
+    a: ActRow<'_>,
+    y: &mut [f32],
+) {
     // SAFETY: forwarded contract; features enabled on this function.
     unsafe { rows::<Vnni>(ty, w, row_bytes, a, y) }
 }

@@ -28,7 +28,12 @@ impl Isa for Avx2 {
     #[inline(always)]
     unsafe fn dp(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
         // SAFETY: the caller runs with avx2 enabled.
-        unsafe { _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))) }
+        unsafe {
+            _mm256_add_epi32(
+                acc,
+                _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)),
+            )
+        }
     }
 
     #[inline(always)]
@@ -36,7 +41,12 @@ impl Isa for Avx2 {
         // SAFETY: avx2 enabled by the caller. llama.cpp's `bytes_from_bits_32`: byte j takes
         // byte j/8 of `bits`, is OR-ed with all bits but j%8 set, and compared with 0xFF.
         unsafe {
-            let shuf = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0);
+            let shuf = _mm256_set_epi64x(
+                0x0303_0303_0303_0303,
+                0x0202_0202_0202_0202,
+                0x0101_0101_0101_0101,
+                0,
+            );
             let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(bits as i32), shuf);
             let mask = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe);
             let set = _mm256_cmpeq_epi8(_mm256_or_si256(bytes, mask), _mm256_set1_epi64x(-1));
@@ -80,7 +90,12 @@ pub(super) unsafe fn dps(acc: __m256i, a: __m256i, b: __m256i, sc: __m256i) -> _
 #[inline(always)]
 pub(super) unsafe fn scale_pairs(sc32: __m256i) -> __m256i {
     // SAFETY: avx2 enabled by the caller.
-    unsafe { _mm256_or_si256(_mm256_and_si256(sc32, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(sc32, 16)) }
+    unsafe {
+        _mm256_or_si256(
+            _mm256_and_si256(sc32, _mm256_set1_epi32(0xFFFF)),
+            _mm256_slli_epi32(sc32, 16),
+        )
+    }
 }
 
 /// The little-endian f16 at `p` as f32, broadcast to 8 lanes (F16C).
@@ -131,7 +146,12 @@ pub(super) unsafe fn nibbles_at(p: *const u8) -> __m256i {
 #[inline(always)]
 pub(super) unsafe fn offset_seed<const SHIFT: i32>(s: *const i32) -> __m256i {
     // SAFETY: the caller guarantees `s` is readable and avx2.
-    unsafe { _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32::<SHIFT>(_mm256_set1_epi32(s.read()))) }
+    unsafe {
+        _mm256_sub_epi32(
+            _mm256_setzero_si256(),
+            _mm256_slli_epi32::<SHIFT>(_mm256_set1_epi32(s.read())),
+        )
+    }
 }
 
 /// Horizontal sum of 8 f32 lanes.

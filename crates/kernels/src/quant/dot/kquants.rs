@@ -32,14 +32,28 @@ pub(super) unsafe fn q4_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
             // The 8 sub-block scales as i16 pairs (`s | s << 16` per i32) in a stack array, so
             // that each sub-block's scale vector is one broadcast load (a load-port µop, where
             // a register permute would queue on port 5 beside the byte shuffles).
-            let sc16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((u[0] as u64 | (u[1] as u64) << 32) as i64));
+            let sc16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(
+                (u[0] as u64 | (u[1] as u64) << 32) as i64,
+            ));
             let mut sc = [0i32; 8];
-            _mm_storeu_si128(sc.as_mut_ptr() as *mut __m128i, _mm_unpacklo_epi16(sc16, sc16));
-            _mm_storeu_si128(sc.as_mut_ptr().add(4) as *mut __m128i, _mm_unpackhi_epi16(sc16, sc16));
-            let mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((u[2] as u64 | (u[3] as u64) << 32) as i64));
+            _mm_storeu_si128(
+                sc.as_mut_ptr() as *mut __m128i,
+                _mm_unpacklo_epi16(sc16, sc16),
+            );
+            _mm_storeu_si128(
+                sc.as_mut_ptr().add(4) as *mut __m128i,
+                _mm_unpackhi_epi16(sc16, sc16),
+            );
+            let mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(
+                (u[2] as u64 | (u[3] as u64) << 32) as i64,
+            ));
             let bs = a.bsums.as_ptr().add(16 * sb) as *const __m128i;
             let q8s = _mm_hadd_epi16(_mm_loadu_si128(bs), _mm_loadu_si128(bs.add(1)));
-            accm = _mm_fmadd_ps(_mm256_castps256_ps128(dmin), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, q8s)), accm);
+            accm = _mm_fmadd_ps(
+                _mm256_castps256_ps128(dmin),
+                _mm_cvtepi32_ps(_mm_madd_epi16(mins16, q8s)),
+                accm,
+            );
             let x = a.qs.as_ptr().add(256 * sb) as *const u8;
             let qs = p.add(16);
             let mut sumi = _mm256_setzero_si256();
@@ -47,8 +61,18 @@ pub(super) unsafe fn q4_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
                 let q = load32(qs.add(32 * g));
                 let lo = _mm256_and_si256(q, m4);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-                sumi = dps(sumi, lo, load32(x.add(64 * g)), _mm256_set1_epi32(sc[2 * g]));
-                sumi = dps(sumi, hi, load32(x.add(64 * g + 32)), _mm256_set1_epi32(sc[2 * g + 1]));
+                sumi = dps(
+                    sumi,
+                    lo,
+                    load32(x.add(64 * g)),
+                    _mm256_set1_epi32(sc[2 * g]),
+                );
+                sumi = dps(
+                    sumi,
+                    hi,
+                    load32(x.add(64 * g + 32)),
+                    _mm256_set1_epi32(sc[2 * g + 1]),
+                );
             }
             acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
         }
@@ -67,10 +91,14 @@ pub(super) unsafe fn q6_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
         let mut acc = _mm256_setzero_ps();
         for sb in 0..a.d.len() {
             let p = w.as_ptr().add(210 * sb);
-            let d = _mm256_mul_ps(f16_splat(p.add(208)), _mm256_set1_ps(*a.d.get_unchecked(sb)));
+            let d = _mm256_mul_ps(
+                f16_splat(p.add(208)),
+                _mm256_set1_ps(*a.d.get_unchecked(sb)),
+            );
             let scales = _mm_loadu_si128(p.add(192) as *const __m128i);
             let bsums = _mm256_loadu_si256(a.bsums.as_ptr().add(16 * sb) as *const __m256i);
-            let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales)), 5);
+            let offset =
+                _mm256_slli_epi32(_mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales)), 5);
             let x = a.qs.as_ptr().add(256 * sb) as *const u8;
             let mut sumi = _mm256_setzero_si256();
             for h in 0..2 {
@@ -78,12 +106,28 @@ pub(super) unsafe fn q6_k<I: Isa>(w: &[u8], a: &Q8KRow<'_>) -> f32 {
                 let q0 = load32(ql);
                 let q1 = load32(ql.add(32));
                 let hb = load32(p.add(128 + 32 * h));
-                let sc32 = _mm256_cvtepi8_epi32(if h == 0 { scales } else { _mm_srli_si128(scales, 8) });
+                let sc32 = _mm256_cvtepi8_epi32(if h == 0 {
+                    scales
+                } else {
+                    _mm_srli_si128(scales, 8)
+                });
                 let v = [
-                    _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30)),
-                    _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(hb, m30)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30)),
+                    _mm256_or_si256(
+                        _mm256_and_si256(q0, m4),
+                        _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(q1, m4),
+                        _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(q0, 4), m4),
+                        _mm256_and_si256(hb, m30),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(q1, 4), m4),
+                        _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30),
+                    ),
                 ];
                 for (t, vt) in v.into_iter().enumerate() {
                     let (i0, i1) = (2 * t as i32, 2 * t as i32 + 1);

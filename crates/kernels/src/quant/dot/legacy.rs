@@ -108,7 +108,11 @@ impl<I: Isa> Block<I> for Q40<'_, '_> {
         // SAFETY: the module's contract; block b lies inside the row.
         unsafe {
             let p = self.0.w.add(18 * b);
-            let isum = I::dp(offset_seed::<0>(self.0.a.sum.as_ptr().add(b)), nibbles_at(p.add(2)), self.0.x(b));
+            let isum = I::dp(
+                offset_seed::<0>(self.0.a.sum.as_ptr().add(b)),
+                nibbles_at(p.add(2)),
+                self.0.x(b),
+            );
             let s = self.0.scale(p, b);
             (_mm256_cvtepi32_ps(isum), s, s, s)
         }
@@ -124,7 +128,11 @@ impl<I: Isa> Block<I> for Q50<'_, '_> {
             let p = self.0.w.add(22 * b);
             let qh = (p.add(2) as *const u32).read_unaligned();
             let q = _mm256_or_si256(nibbles_at(p.add(6)), I::high_bits(qh));
-            let isum = I::dp(offset_seed::<1>(self.0.a.sum.as_ptr().add(b)), q, self.0.x(b));
+            let isum = I::dp(
+                offset_seed::<1>(self.0.a.sum.as_ptr().add(b)),
+                q,
+                self.0.x(b),
+            );
             let s = self.0.scale(p, b);
             (_mm256_cvtepi32_ps(isum), s, s, s)
         }
@@ -140,7 +148,12 @@ impl<I: Isa> Block<I> for Q41<'_, '_> {
             let p = self.0.w.add(20 * b);
             let isum = I::dp(_mm256_setzero_si256(), nibbles_at(p.add(4)), self.0.x(b));
             let sx = _mm256_set1_ps(*self.0.a.s.get_unchecked(b));
-            (_mm256_cvtepi32_ps(isum), self.0.scale(p, b), f16_splat(p.add(2)), sx)
+            (
+                _mm256_cvtepi32_ps(isum),
+                self.0.scale(p, b),
+                f16_splat(p.add(2)),
+                sx,
+            )
         }
     }
 }
@@ -156,7 +169,12 @@ impl<I: Isa> Block<I> for Q51<'_, '_> {
             let q = _mm256_or_si256(nibbles_at(p.add(8)), I::high_bits(qh));
             let isum = I::dp(_mm256_setzero_si256(), q, self.0.x(b));
             let sx = _mm256_set1_ps(*self.0.a.s.get_unchecked(b));
-            (_mm256_cvtepi32_ps(isum), self.0.scale(p, b), f16_splat(p.add(2)), sx)
+            (
+                _mm256_cvtepi32_ps(isum),
+                self.0.scale(p, b),
+                f16_splat(p.add(2)),
+                sx,
+            )
         }
     }
 }
@@ -170,7 +188,11 @@ impl<I: Isa> Block<I> for Q80<'_, '_> {
         unsafe {
             let p = self.0.w.add(34 * b);
             let wq = load32(p.add(2));
-            let isum = I::dp(_mm256_setzero_si256(), _mm256_abs_epi8(wq), _mm256_sign_epi8(self.0.x(b), wq));
+            let isum = I::dp(
+                _mm256_setzero_si256(),
+                _mm256_abs_epi8(wq),
+                _mm256_sign_epi8(self.0.x(b), wq),
+            );
             let s = self.0.scale(p, b);
             (_mm256_cvtepi32_ps(isum), s, s, s)
         }

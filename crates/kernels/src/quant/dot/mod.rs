@@ -80,7 +80,8 @@ impl<'a> ActRow<'a> {
     pub fn serves(&self, ty: GgmlType) -> bool {
         matches!(
             (self, act_kind(ty)),
-            (Self::Q8(_), Some(ActKind::Q8_0 | ActKind::Q8_1)) | (Self::Q8K(_), Some(ActKind::Q8_K))
+            (Self::Q8(_), Some(ActKind::Q8_0 | ActKind::Q8_1))
+                | (Self::Q8K(_), Some(ActKind::Q8_K))
         )
     }
 }
@@ -100,7 +101,12 @@ impl QActs {
         Ok(match act_kind(ty) {
             Some(ActKind::Q8_K) => Self::Q8K(Q8KRows::quantize(x, m, k)?),
             Some(_) => Self::Q8(Q8Rows::quantize(x, m, k)?),
-            None => return Err(Error::UnsupportedType(format!("{} takes f32 activations", ty.name()))),
+            None => {
+                return Err(Error::UnsupportedType(format!(
+                    "{} takes f32 activations",
+                    ty.name()
+                )))
+            }
         })
     }
 
@@ -165,7 +171,14 @@ impl DotImpl {
 }
 
 /// `y[r] = W_r · a` for the `y.len()` rows stored back to back in `w` (`row_bytes` each).
-pub fn dot_rows(imp: DotImpl, ty: GgmlType, w: &[u8], row_bytes: usize, a: ActRow<'_>, y: &mut [f32]) -> Result<()> {
+pub fn dot_rows(
+    imp: DotImpl,
+    ty: GgmlType,
+    w: &[u8],
+    row_bytes: usize,
+    a: ActRow<'_>,
+    y: &mut [f32],
+) -> Result<()> {
     if !a.serves(ty) || ty.row_bytes(a.len())? != row_bytes || w.len() != row_bytes * y.len() {
         return Err(Error::Shape(format!(
             "dot_rows: {} rows of {} ({} bytes each) in {} bytes against {} activations",
@@ -177,7 +190,9 @@ pub fn dot_rows(imp: DotImpl, ty: GgmlType, w: &[u8], row_bytes: usize, a: ActRo
         )));
     }
     if !imp.available() {
-        return Err(Error::Device(format!("{imp:?} is not supported by this CPU")));
+        return Err(Error::Device(format!(
+            "{imp:?} is not supported by this CPU"
+        )));
     }
     if row_bytes == 0 {
         y.fill(0.0);

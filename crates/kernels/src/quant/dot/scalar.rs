@@ -33,11 +33,18 @@ pub fn dot_model(ty: GgmlType, w: &[u8], a: ActRow<'_>) -> Result<ModelDot> {
     let k = a.len();
     let need = ty.row_bytes(k)?;
     if w.len() != need || !a.serves(ty) {
-        return Err(Error::Shape(format!("dot_model: {} row of {} bytes vs {k} activations", ty.name(), w.len())));
+        return Err(Error::Shape(format!(
+            "dot_model: {} row of {} bytes vs {k} activations",
+            ty.name(),
+            w.len()
+        )));
     }
     let mut acc = Acc::default();
     match (ty, a) {
-        (GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 | GgmlType::Q4_1 | GgmlType::Q5_1, ActRow::Q8(a)) => {
+        (
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 | GgmlType::Q4_1 | GgmlType::Q5_1,
+            ActRow::Q8(a),
+        ) => {
             let ts = ty.type_size();
             for (b, blk) in w.chunks_exact(ts).enumerate() {
                 let (d, m, q) = legacy_block(ty, blk);
@@ -48,7 +55,11 @@ pub fn dot_model(ty: GgmlType, w: &[u8], a: ActRow<'_>) -> Result<ModelDot> {
                 };
                 let x = &a.qs[32 * b..32 * b + 32];
                 let isum: i64 = q.iter().zip(x).map(|(&q, &x)| q as i64 * x as i64).sum();
-                let abs: i64 = q.iter().zip(x).map(|(&q, &x)| (q.abs() + c) as i64 * (x as i64).abs()).sum();
+                let abs: i64 = q
+                    .iter()
+                    .zip(x)
+                    .map(|(&q, &x)| (q.abs() + c) as i64 * (x as i64).abs())
+                    .sum();
                 let s = d as f64 * a.d[b] as f64;
                 acc.add(s * isum as f64, s.abs() * abs as f64);
                 if let Some(m) = m {
@@ -72,8 +83,12 @@ pub fn dot_model(ty: GgmlType, w: &[u8], a: ActRow<'_>) -> Result<ModelDot> {
                         isum += q * x[32 * j + l] as i64;
                         abs += q * (x[32 * j + l] as i64).abs();
                     }
-                    let bsum = a.bsums[16 * sb + 2 * j] as i64 + a.bsums[16 * sb + 2 * j + 1] as i64;
-                    acc.add(d * (sc as i64 * isum) as f64, (d * (sc as i64 * abs) as f64).abs());
+                    let bsum =
+                        a.bsums[16 * sb + 2 * j] as i64 + a.bsums[16 * sb + 2 * j + 1] as i64;
+                    acc.add(
+                        d * (sc as i64 * isum) as f64,
+                        (d * (sc as i64 * abs) as f64).abs(),
+                    );
                     let t = -dmin * (mn as i64 * bsum) as f64;
                     acc.add(t, t.abs());
                 }
@@ -86,15 +101,27 @@ pub fn dot_model(ty: GgmlType, w: &[u8], a: ActRow<'_>) -> Result<ModelDot> {
                 let x = &a.qs[256 * sb..256 * sb + 256];
                 for j in 0..16 {
                     let sc = blk[192 + j] as i8 as i64;
-                    let isum: i64 = (16 * j..16 * j + 16).map(|l| (q[l] as i64 - 32) * x[l] as i64).sum();
-                    let abs: i64 = (16 * j..16 * j + 16).map(|l| ((q[l] as i64 - 32).abs() + 32) * (x[l] as i64).abs()).sum();
+                    let isum: i64 = (16 * j..16 * j + 16)
+                        .map(|l| (q[l] as i64 - 32) * x[l] as i64)
+                        .sum();
+                    let abs: i64 = (16 * j..16 * j + 16)
+                        .map(|l| ((q[l] as i64 - 32).abs() + 32) * (x[l] as i64).abs())
+                        .sum();
                     acc.add(d * (sc * isum) as f64, (d * (sc * abs) as f64).abs());
                 }
             }
         }
-        _ => return Err(Error::UnsupportedType(format!("dot_model for {}", ty.name()))),
+        _ => {
+            return Err(Error::UnsupportedType(format!(
+                "dot_model for {}",
+                ty.name()
+            )))
+        }
     }
-    Ok(ModelDot { value: acc.value, magnitude: acc.magnitude })
+    Ok(ModelDot {
+        value: acc.value,
+        magnitude: acc.magnitude,
+    })
 }
 
 #[derive(Default)]

@@ -12,13 +12,23 @@ use crate::quant::q8::{Q8KRows, Q8Rows};
 use crate::testutil::{weights, Rng};
 use crate::Result;
 
-pub(crate) const QTYPES: [GgmlType; 7] =
-    [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K];
+pub(crate) const QTYPES: [GgmlType; 7] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q4_K,
+    GgmlType::Q6_K,
+];
 
 const TOL: f64 = 4e-6;
 
 fn impls() -> Vec<DotImpl> {
-    [DotImpl::Avx2, DotImpl::Avx512].into_iter().filter(|i| i.available()).collect()
+    [DotImpl::Avx2, DotImpl::Avx512]
+        .into_iter()
+        .filter(|i| i.available())
+        .collect()
 }
 
 #[test]
@@ -73,7 +83,12 @@ fn avx2_and_avx512_agree() -> Result<()> {
         dot_rows(DotImpl::Avx512, ty, &w, rb, acts.row(0), &mut y5)?;
         for r in 0..5 {
             let m = dot_model(ty, &w[r * rb..(r + 1) * rb], acts.row(0))?;
-            assert!(((y2[r] - y5[r]) as f64).abs() <= 2.0 * TOL * m.magnitude, "{ty:?} row {r}: {} vs {}", y2[r], y5[r]);
+            assert!(
+                ((y2[r] - y5[r]) as f64).abs() <= 2.0 * TOL * m.magnitude,
+                "{ty:?} row {r}: {} vs {}",
+                y2[r],
+                y5[r]
+            );
         }
     }
     Ok(())
@@ -87,14 +102,21 @@ fn one_wrong_quant_is_detected() -> Result<()> {
         let k = 1024;
         let mut w = weights(ty, 1, k, 8, false)?;
         // |x| constant so that every activation quantizes to ±127 and the flip is visible.
-        let x: Vec<f32> = (0..k).map(|_| if rng.f32() < 0.0 { -1.0 } else { 1.0 }).collect();
+        let x: Vec<f32> = (0..k)
+            .map(|_| if rng.f32() < 0.0 { -1.0 } else { 1.0 })
+            .collect();
         let acts = QActs::quantize(ty, &x, 1, k)?;
         let good = dot_model(ty, &w, acts.row(0))?;
         // Flip the low bit of a quant byte in the middle of the row (past any scale fields).
         let at = w.len() / 2 + 7;
         w[at] ^= 1;
         let bad = dot_model(ty, &w, acts.row(0))?;
-        assert!((bad.value - good.value).abs() > TOL * good.magnitude, "{ty:?}: {} vs {}", bad.value, good.value);
+        assert!(
+            (bad.value - good.value).abs() > TOL * good.magnitude,
+            "{ty:?}: {} vs {}",
+            bad.value,
+            good.value
+        );
     }
     Ok(())
 }
@@ -104,9 +126,25 @@ fn shape_errors() -> Result<()> {
     let w = weights(GgmlType::Q4_0, 2, 64, 1, false)?;
     let q = Q8Rows::quantize(&[0.5; 64], 1, 64)?;
     let mut y = vec![0.0; 3];
-    assert!(dot_rows(DotImpl::Scalar, GgmlType::Q4_0, &w, 36, ActRow::Q8(q.row(0)), &mut y).is_err());
+    assert!(dot_rows(
+        DotImpl::Scalar,
+        GgmlType::Q4_0,
+        &w,
+        36,
+        ActRow::Q8(q.row(0)),
+        &mut y
+    )
+    .is_err());
     let qk = Q8KRows::quantize(&[0.5; 256], 1, 256)?;
     let mut y1 = vec![0.0; 1];
-    assert!(dot_rows(DotImpl::Scalar, GgmlType::Q4_0, &w[..36], 36, ActRow::Q8K(qk.row(0)), &mut y1).is_err());
+    assert!(dot_rows(
+        DotImpl::Scalar,
+        GgmlType::Q4_0,
+        &w[..36],
+        36,
+        ActRow::Q8K(qk.row(0)),
+        &mut y1
+    )
+    .is_err());
     Ok(())
 }

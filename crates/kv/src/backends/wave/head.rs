@@ -85,13 +85,32 @@ pub struct HeadState<E> {
 impl<E> DecodeScratch<E> {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.raw.capacity() + self.dist.capacity() + self.tmp.capacity() + self.o_est.capacity() + self.lse_est.capacity() + self.lse.capacity()) * 4 + self.keys.capacity() * 8 + self.seg.bytes() + self.est.bytes()
+        (self.raw.capacity()
+            + self.dist.capacity()
+            + self.tmp.capacity()
+            + self.o_est.capacity()
+            + self.lse_est.capacity()
+            + self.lse.capacity())
+            * 4
+            + self.keys.capacity() * 8
+            + self.seg.bytes()
+            + self.est.bytes()
     }
 }
 
 impl<E> Default for DecodeScratch<E> {
     fn default() -> Self {
-        Self { raw: Vec::new(), dist: Vec::new(), tmp: Vec::new(), keys: Vec::new(), o_est: Vec::new(), lse_est: Vec::new(), lse: Vec::new(), seg: SegmentScratch::default(), est: WeightedScratch::default() }
+        Self {
+            raw: Vec::new(),
+            dist: Vec::new(),
+            tmp: Vec::new(),
+            keys: Vec::new(),
+            o_est: Vec::new(),
+            lse_est: Vec::new(),
+            lse: Vec::new(),
+            seg: SegmentScratch::default(),
+            est: WeightedScratch::default(),
+        }
     }
 }
 
@@ -119,16 +138,51 @@ impl<E: WaveElem> HeadState<E> {
             let (m0, m1) = (cfg.sinks, n - cfg.window);
             let plan = cfg.plan(n);
             let positions: Vec<u32> = (m0 as u32..m1 as u32).collect();
-            let p = KmeansParams { n_clusters: plan.n_clusters, n_segments: plan.n_segments, iters: cfg.kmeans_iters };
-            let built = build_clusters::<E>(&keys[m0 * d..m1 * d], &values[m0 * d..m1 * d], &positions, d, &p)?;
+            let p = KmeansParams {
+                n_clusters: plan.n_clusters,
+                n_segments: plan.n_segments,
+                iters: cfg.kmeans_iters,
+            };
+            let built = build_clusters::<E>(
+                &keys[m0 * d..m1 * d],
+                &values[m0 * d..m1 * d],
+                &positions,
+                d,
+                &p,
+            )?;
             meta.append(&built);
             slow.push(store_chunk(built.records, ctx.file)?);
-            epochs.push(Epoch { first_cluster: 0, slow_start: 0, first_pos: m0, end_pos: m1, update: false, created_len: n });
+            epochs.push(Epoch {
+                first_cluster: 0,
+                slow_start: 0,
+                first_pos: m0,
+                end_pos: m1,
+                update: false,
+                created_len: n,
+            });
             (nprobe, es, tail0) = (plan.nprobe, plan.es, m1);
         }
-        let steady = Steady::from_rows(d, &keys[..s * d], &values[..s * d], &keys[tail0 * d..], &values[tail0 * d..], tail0);
-        let cache = cfg.fast_tier().then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
-        Ok(Self { steady, meta, tiers: TieredClusters::new(slow, cache), epochs, nprobe, es, len: n, last_lse: Vec::new() })
+        let steady = Steady::from_rows(
+            d,
+            &keys[..s * d],
+            &values[..s * d],
+            &keys[tail0 * d..],
+            &values[tail0 * d..],
+            tail0,
+        );
+        let cache = cfg
+            .fast_tier()
+            .then(|| ClusterCache::new(cfg.cache_pages(nprobe), cfg.page_size));
+        Ok(Self {
+            steady,
+            meta,
+            tiers: TieredClusters::new(slow, cache),
+            epochs,
+            nprobe,
+            es,
+            len: n,
+            last_lse: Vec::new(),
+        })
     }
 
     /// Effective `(nprobe, es)`: the budgets clamped to the clusters that exist.

@@ -27,8 +27,22 @@ pub struct Steady<E> {
 impl<E: KvElem> Steady<E> {
     /// A zone of sink rows (positions `0 ..`) and tail rows starting at position `tail_start`;
     /// rows are `[m, d]` f32.
-    pub fn from_rows(d: usize, sink_k: &[f32], sink_v: &[f32], tail_k: &[f32], tail_v: &[f32], tail_start: usize) -> Self {
-        let mut s = Self { d, keys: Vec::new(), values: Vec::new(), n_sinks: 0, n: 0, tail_start };
+    pub fn from_rows(
+        d: usize,
+        sink_k: &[f32],
+        sink_v: &[f32],
+        tail_k: &[f32],
+        tail_v: &[f32],
+        tail_start: usize,
+    ) -> Self {
+        let mut s = Self {
+            d,
+            keys: Vec::new(),
+            values: Vec::new(),
+            n_sinks: 0,
+            n: 0,
+            tail_start,
+        };
         s.append(sink_k, sink_v);
         s.n_sinks = s.n;
         s.append(tail_k, tail_v);
@@ -68,7 +82,10 @@ impl<E: KvElem> Steady<E> {
 
     /// Positions of the held tokens, in storage order.
     pub fn positions(&self) -> Vec<u32> {
-        (0..self.n_sinks).chain(self.tail_start..self.tail_start + self.tail_len()).map(|p| p as u32).collect()
+        (0..self.n_sinks)
+            .chain(self.tail_start..self.tail_start + self.tail_len())
+            .map(|p| p as u32)
+            .collect()
     }
 
     /// Store the token at the next position: a sink while fewer than `sinks` tokens exist in
@@ -85,7 +102,13 @@ impl<E: KvElem> Steady<E> {
 
     /// The zone as one decode segment.
     pub fn segment(&self) -> Segment<'_, E> {
-        Segment { keys_blocked: &self.keys, n_blocked: self.n, keys_tail: &[], values: &self.values, n: self.n }
+        Segment {
+            keys_blocked: &self.keys,
+            n_blocked: self.n,
+            keys_tail: &[],
+            values: &self.values,
+            n: self.n,
+        }
     }
 
     /// Rows `[i0, i1)` of storage as f32 `(keys, values)`, `[m, d]` each.
@@ -120,7 +143,11 @@ impl<E: KvElem> Steady<E> {
     /// (the indexed part) are not held here: callers roll the index back first.
     pub fn truncate(&mut self, n: usize) {
         let new_sinks = self.n_sinks.min(n);
-        let new_tail = if new_sinks < self.n_sinks { 0 } else { n.saturating_sub(self.tail_start).min(self.tail_len()) };
+        let new_tail = if new_sinks < self.n_sinks {
+            0
+        } else {
+            n.saturating_sub(self.tail_start).min(self.tail_len())
+        };
         if new_tail == 0 {
             self.tail_start = self.tail_start.min(n).max(new_sinks);
         }
@@ -135,13 +162,37 @@ impl<E: KvElem> Steady<E> {
 
     /// Raw parts `(blocked keys, values, sinks, tokens, tail start)` (persistence).
     pub fn raw(&self) -> (&[E], &[E], usize, usize, usize) {
-        (&self.keys, &self.values, self.n_sinks, self.n, self.tail_start)
+        (
+            &self.keys,
+            &self.values,
+            self.n_sinks,
+            self.n,
+            self.tail_start,
+        )
     }
 
     /// From raw parts as [`Steady::raw`] returns them; `None` when they do not fit together.
-    pub fn from_raw(d: usize, keys: Vec<E>, values: Vec<E>, n_sinks: usize, n: usize, tail_start: usize) -> Option<Self> {
-        let ok = d > 0 && n_sinks <= n && tail_start >= n_sinks && keys.len() == layout::key_len(n, d) && values.len() == n * d;
-        ok.then_some(Self { d, keys, values, n_sinks, n, tail_start })
+    pub fn from_raw(
+        d: usize,
+        keys: Vec<E>,
+        values: Vec<E>,
+        n_sinks: usize,
+        n: usize,
+        tail_start: usize,
+    ) -> Option<Self> {
+        let ok = d > 0
+            && n_sinks <= n
+            && tail_start >= n_sinks
+            && keys.len() == layout::key_len(n, d)
+            && values.len() == n * d;
+        ok.then_some(Self {
+            d,
+            keys,
+            values,
+            n_sinks,
+            n,
+            tail_start,
+        })
     }
 
     /// Bytes held.
@@ -170,7 +221,10 @@ mod tests {
         assert_eq!((s.tail_len(), s.tail_start()), (6, 34));
         assert_eq!(s.positions(), vec![0, 1, 2, 3, 34, 35, 36, 37, 38, 39]);
         let (rk, rv) = s.rows(4, 6);
-        assert_eq!((rk, rv), (k[34 * d..36 * d].to_vec(), v[34 * d..36 * d].to_vec()));
+        assert_eq!(
+            (rk, rv),
+            (k[34 * d..36 * d].to_vec(), v[34 * d..36 * d].to_vec())
+        );
         s.truncate(36);
         assert_eq!(s.positions(), vec![0, 1, 2, 3, 34, 35]);
         s.truncate(2);

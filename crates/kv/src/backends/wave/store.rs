@@ -40,20 +40,47 @@ pub(crate) struct WaveStore<E> {
 }
 
 /// The decode context from the store's fields (borrowing them apart from `state`).
-fn make_ctx<'a>(attn: &AttnConfig, cfg: &'a WaveConfig, file: &'a Option<Arc<SlowFile>>) -> Ctx<'a> {
-    Ctx { cfg, g: attn.group(), d: attn.head_dim, scale: attn.scale(), file: file.as_ref() }
+fn make_ctx<'a>(
+    attn: &AttnConfig,
+    cfg: &'a WaveConfig,
+    file: &'a Option<Arc<SlowFile>>,
+) -> Ctx<'a> {
+    Ctx {
+        cfg,
+        g: attn.group(),
+        d: attn.head_dim,
+        scale: attn.scale(),
+        file: file.as_ref(),
+    }
 }
 
 fn head_dense(attn: &AttnConfig, dtype: KvDtype) -> Result<DenseKv> {
-    DenseKv::new(AttnConfig { n_layers: 1, n_q_heads: attn.group(), n_kv_heads: 1, ..*attn }, dtype)
+    DenseKv::new(
+        AttnConfig {
+            n_layers: 1,
+            n_q_heads: attn.group(),
+            n_kv_heads: 1,
+            ..*attn
+        },
+        dtype,
+    )
 }
 
 impl<E: WaveElem> WaveStore<E> {
     pub(crate) fn new(attn: AttnConfig, cfg: WaveConfig, dtype: KvDtype) -> Result<Self> {
         cfg.validate()?;
         let n = attn.n_layers * attn.n_kv_heads;
-        let dense = (0..n).map(|_| head_dense(&attn, dtype)).collect::<Result<_>>()?;
-        Ok(Self { attn, cfg, dtype, file: None, state: State::Prefill(dense), pool: Mutex::default() })
+        let dense = (0..n)
+            .map(|_| head_dense(&attn, dtype))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            attn,
+            cfg,
+            dtype,
+            file: None,
+            state: State::Prefill(dense),
+            pool: Mutex::default(),
+        })
     }
 
     pub(crate) fn ctx(&self) -> Ctx<'_> {
@@ -73,15 +100,26 @@ impl<E: WaveElem> WaveStore<E> {
         let c = &self.attn;
         let (d, hq, hk) = (c.head_dim, c.n_q_heads, c.n_kv_heads);
         let n_new = qkv.q.shape().first().copied().unwrap_or(0);
-        if qkv.q.len() != n_new * hq * d || qkv.k.len() != n_new * hk * d || qkv.v.len() != n_new * hk * d {
-            return Err(Error::Shape(format!("q {:?} k {:?} v {:?} for {hq}/{hk} heads of {d}", qkv.q.shape(), qkv.k.shape(), qkv.v.shape())));
+        if qkv.q.len() != n_new * hq * d
+            || qkv.k.len() != n_new * hk * d
+            || qkv.v.len() != n_new * hk * d
+        {
+            return Err(Error::Shape(format!(
+                "q {:?} k {:?} v {:?} for {hq}/{hk} heads of {d}",
+                qkv.q.shape(),
+                qkv.k.shape(),
+                qkv.v.shape()
+            )));
         }
         if layer >= c.n_layers {
             return Err(Error::Layer(layer));
         }
         let have = self.layer_len(layer);
         if have + n_new > c.max_tokens {
-            return Err(Error::ContextFull { needed: have + n_new, capacity: c.max_tokens });
+            return Err(Error::ContextFull {
+                needed: have + n_new,
+                capacity: c.max_tokens,
+            });
         }
         Ok(n_new)
     }
@@ -109,17 +147,32 @@ impl<E: WaveElem> WaveStore<E> {
             State::Prefill(dense) => {
                 for (h, dk) in dense[layer * hk..(layer + 1) * hk].iter_mut().enumerate() {
                     let mut qh = Vec::with_capacity(n_new * g * d);
-                    let (mut kh, mut vh) = (Vec::with_capacity(n_new * d), Vec::with_capacity(n_new * d));
+                    let (mut kh, mut vh) =
+                        (Vec::with_capacity(n_new * d), Vec::with_capacity(n_new * d));
                     for t in 0..n_new {
-                        qh.extend_from_slice(&q[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d]);
+                        qh.extend_from_slice(
+                            &q[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d],
+                        );
                         kh.extend_from_slice(&k[(t * hk + h) * d..(t * hk + h + 1) * d]);
                         vh.extend_from_slice(&v[(t * hk + h) * d..(t * hk + h + 1) * d]);
                     }
                     let qt = Tensor::from_vec(&[n_new, g, d], qh)?;
-                    let (kt, vt) = (Tensor::from_vec(&[n_new, 1, d], kh)?, Tensor::from_vec(&[n_new, 1, d], vh)?);
-                    let yh = dk.attend(0, Qkv { q: &qt, k: &kt, v: &vt }, phase)?;
+                    let (kt, vt) = (
+                        Tensor::from_vec(&[n_new, 1, d], kh)?,
+                        Tensor::from_vec(&[n_new, 1, d], vh)?,
+                    );
+                    let yh = dk.attend(
+                        0,
+                        Qkv {
+                            q: &qt,
+                            k: &kt,
+                            v: &vt,
+                        },
+                        phase,
+                    )?;
                     for (t, row) in yh.as_slice()?.chunks_exact(g * d).enumerate() {
-                        ys[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d].copy_from_slice(row);
+                        ys[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d]
+                            .copy_from_slice(row);
                     }
                 }
             }
@@ -128,15 +181,30 @@ impl<E: WaveElem> WaveStore<E> {
                 for t in 0..n_new {
                     let row = &mut ys[t * hq * d..(t + 1) * hq * d];
                     let pool = &self.pool;
-                    heads.par_iter_mut().zip(row.par_chunks_mut(g * d)).enumerate().try_for_each(|(h, (hs, out))| {
-                        let kv = (t * hk + h) * d..(t * hk + h + 1) * d;
-                        let mut sc = pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default();
-                        let r = hs.decode(&q[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d], &k[kv.clone()], &v[kv], &ctx, &mut sc, out);
-                        if let Ok(mut p) = pool.lock() {
-                            p.push(sc);
-                        }
-                        r
-                    })?;
+                    heads
+                        .par_iter_mut()
+                        .zip(row.par_chunks_mut(g * d))
+                        .enumerate()
+                        .try_for_each(|(h, (hs, out))| {
+                            let kv = (t * hk + h) * d..(t * hk + h + 1) * d;
+                            let mut sc = pool
+                                .lock()
+                                .ok()
+                                .and_then(|mut p| p.pop())
+                                .unwrap_or_default();
+                            let r = hs.decode(
+                                &q[t * hq * d + h * g * d..t * hq * d + (h + 1) * g * d],
+                                &k[kv.clone()],
+                                &v[kv],
+                                &ctx,
+                                &mut sc,
+                                out,
+                            );
+                            if let Ok(mut p) = pool.lock() {
+                                p.push(sc);
+                            }
+                            r
+                        })?;
                     if heads.first().is_some_and(|h| h.needs_update(&ctx)) {
                         heads.par_iter_mut().try_for_each(|hs| hs.update(&ctx))?;
                     }
@@ -152,13 +220,23 @@ impl<E: WaveElem> WaveStore<E> {
         let (d, hk) = (self.attn.head_dim, self.attn.n_kv_heads);
         let n = k.len() / (hk * d).max(1);
         if k.len() != n * hk * d || v.len() != k.len() || layer >= self.attn.n_layers {
-            return Err(Error::Shape(format!("push_kv: layer {layer}, {} key / {} value elements for {hk} heads of {d}", k.len(), v.len())));
+            return Err(Error::Shape(format!(
+                "push_kv: layer {layer}, {} key / {} value elements for {hk} heads of {d}",
+                k.len(),
+                v.len()
+            )));
         }
         let State::Prefill(dense) = &mut self.state else {
-            return Err(Error::Config("wave: push_kv is for the prompt, before finish_prefill".into()));
+            return Err(Error::Config(
+                "wave: push_kv is for the prompt, before finish_prefill".into(),
+            ));
         };
         for (h, dk) in dense[layer * hk..(layer + 1) * hk].iter_mut().enumerate() {
-            let pick = |x: &[f32]| -> Vec<f32> { (0..n).flat_map(|t| x[(t * hk + h) * d..(t * hk + h + 1) * d].to_vec()).collect() };
+            let pick = |x: &[f32]| -> Vec<f32> {
+                (0..n)
+                    .flat_map(|t| x[(t * hk + h) * d..(t * hk + h + 1) * d].to_vec())
+                    .collect()
+            };
             dk.push_kv(0, &pick(k), &pick(v))?;
         }
         Ok(())
@@ -169,7 +247,10 @@ impl<E: WaveElem> WaveStore<E> {
             return Ok(());
         }
         self.ensure_file()?;
-        let State::Prefill(dense) = std::mem::replace(&mut self.state, State::Indexed(Vec::new())) else { return Ok(()) };
+        let State::Prefill(dense) = std::mem::replace(&mut self.state, State::Indexed(Vec::new()))
+        else {
+            return Ok(());
+        };
         let ctx = self.ctx();
         let heads: Vec<HeadState<E>> = dense
             .into_par_iter()
@@ -206,12 +287,18 @@ impl<E: WaveElem> WaveStore<E> {
                 false
             }
             State::Indexed(layers) => {
-                let ok: Vec<bool> = layers.par_iter_mut().flat_map(|l| l.par_iter_mut()).map(|h| h.truncate(n, &ctx)).collect::<Result<_>>()?;
+                let ok: Vec<bool> = layers
+                    .par_iter_mut()
+                    .flat_map(|l| l.par_iter_mut())
+                    .map(|h| h.truncate(n, &ctx))
+                    .collect::<Result<_>>()?;
                 ok.contains(&false)
             }
         };
         if rebuild {
-            let State::Indexed(layers) = &mut self.state else { return Ok(()) };
+            let State::Indexed(layers) = &mut self.state else {
+                return Ok(());
+            };
             let d = self.attn.head_dim;
             let old: Vec<HeadState<E>> = std::mem::take(layers).into_iter().flatten().collect();
             let heads = old
@@ -230,21 +317,42 @@ impl<E: WaveElem> WaveStore<E> {
 
     pub(crate) fn memory(&self) -> MemoryUsage {
         match &self.state {
-            State::Prefill(d) => MemoryUsage { fast_bytes: d.iter().map(|x| x.memory().fast_bytes).sum(), ..MemoryUsage::default() },
+            State::Prefill(d) => MemoryUsage {
+                fast_bytes: d.iter().map(|x| x.memory().fast_bytes).sum(),
+                ..MemoryUsage::default()
+            },
             State::Indexed(l) => {
-                let scratch = self.pool.lock().map_or(0, |p| p.iter().map(|s| s.bytes()).sum());
-                l.iter().flatten().fold(MemoryUsage { fast_bytes: scratch, ..MemoryUsage::default() }, |m, h| {
-                    let (f, s, i) = h.bytes();
-                    MemoryUsage { fast_bytes: m.fast_bytes + f, slow_bytes: m.slow_bytes + s, index_bytes: m.index_bytes + i }
-                })
+                let scratch = self
+                    .pool
+                    .lock()
+                    .map_or(0, |p| p.iter().map(|s| s.bytes()).sum());
+                l.iter().flatten().fold(
+                    MemoryUsage {
+                        fast_bytes: scratch,
+                        ..MemoryUsage::default()
+                    },
+                    |m, h| {
+                        let (f, s, i) = h.bytes();
+                        MemoryUsage {
+                            fast_bytes: m.fast_bytes + f,
+                            slow_bytes: m.slow_bytes + s,
+                            index_bytes: m.index_bytes + i,
+                        }
+                    },
+                )
             }
         }
     }
 
     pub(crate) fn head(&self, layer: usize, head: usize) -> Result<&HeadState<E>> {
         match &self.state {
-            State::Indexed(l) => l.get(layer).and_then(|x| x.get(head)).ok_or(Error::Layer(layer)),
-            State::Prefill(_) => Err(Error::Config("wave: the prompt is not indexed yet (call finish_prefill)".into())),
+            State::Indexed(l) => l
+                .get(layer)
+                .and_then(|x| x.get(head))
+                .ok_or(Error::Layer(layer)),
+            State::Prefill(_) => Err(Error::Config(
+                "wave: the prompt is not indexed yet (call finish_prefill)".into(),
+            )),
         }
     }
 }

@@ -31,9 +31,20 @@ impl<E: WaveElem> HeadState<E> {
         let (k, v, first) = self.steady.take_oldest(cfg.update_interval);
         let m = k.len() / d;
         let positions: Vec<u32> = (first as u32..(first + m) as u32).collect();
-        let p = KmeansParams { n_clusters: up.n_clusters, n_segments: 1, iters: cfg.kmeans_iters };
+        let p = KmeansParams {
+            n_clusters: up.n_clusters,
+            n_segments: 1,
+            iters: cfg.kmeans_iters,
+        };
         let built = build_clusters::<E>(&k, &v, &positions, d, &p)?;
-        let epoch = Epoch { first_cluster: self.meta.n_clusters(), slow_start: self.tiers.slow.len(), first_pos: first, end_pos: first + m, update: true, created_len: self.len };
+        let epoch = Epoch {
+            first_cluster: self.meta.n_clusters(),
+            slow_start: self.tiers.slow.len(),
+            first_pos: first,
+            end_pos: first + m,
+            update: true,
+            created_len: self.len,
+        };
         self.meta.append(&built);
         self.tiers.slow.push(store_chunk(built.records, ctx.file)?);
         self.epochs.push(epoch);
@@ -46,16 +57,34 @@ impl<E: WaveElem> HeadState<E> {
     }
 
     /// The tokens of clusters `c0 .. c1` as `(positions, keys, values)` sorted by position.
-    fn cluster_rows(&self, c0: usize, c1: usize, d: usize) -> Result<(Vec<u32>, Vec<f32>, Vec<f32>)> {
+    fn cluster_rows(
+        &self,
+        c0: usize,
+        c1: usize,
+        d: usize,
+    ) -> Result<(Vec<u32>, Vec<f32>, Vec<f32>)> {
         let mut rows: Vec<(u32, usize, usize)> = Vec::new(); // (position, cluster, member)
         let mut unpacked = Vec::with_capacity(c1 - c0);
         for c in c0..c1 {
-            rows.extend(self.meta.members(c).iter().enumerate().map(|(j, &p)| (p, c, j)));
+            rows.extend(
+                self.meta
+                    .members(c)
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &p)| (p, c, j)),
+            );
             let (s, l) = self.meta.record_range(c);
-            unpacked.push(unpack(self.tiers.slow.get(s, l)?, self.meta.sizes[c] as usize, d));
+            unpacked.push(unpack(
+                self.tiers.slow.get(s, l)?,
+                self.meta.sizes[c] as usize,
+                d,
+            ));
         }
         rows.sort_unstable();
-        let (mut k, mut v) = (Vec::with_capacity(rows.len() * d), Vec::with_capacity(rows.len() * d));
+        let (mut k, mut v) = (
+            Vec::with_capacity(rows.len() * d),
+            Vec::with_capacity(rows.len() * d),
+        );
         for &(_, c, j) in &rows {
             let (ck, cv) = &unpacked[c - c0];
             k.extend_from_slice(&ck[j * d..(j + 1) * d]);
@@ -90,10 +119,16 @@ impl<E: WaveElem> HeadState<E> {
             return Ok(false);
         }
         let up = ctx.cfg.update_plan();
-        while let Some(e) = self.epochs.last().copied().filter(|e| e.update && e.created_len > n) {
+        while let Some(e) = self
+            .epochs
+            .last()
+            .copied()
+            .filter(|e| e.update && e.created_len > n)
+        {
             let (_, k, v) = self.cluster_rows(e.first_cluster, self.meta.n_clusters(), ctx.d)?;
             let (tk, tv) = self.steady.rows(self.steady.n_sinks(), self.steady.len());
-            self.steady.set_tail(&[k, tk].concat(), &[v, tv].concat(), e.first_pos);
+            self.steady
+                .set_tail(&[k, tk].concat(), &[v, tv].concat(), e.first_pos);
             self.meta.truncate(e.first_cluster);
             self.tiers.slow.truncate(e.slow_start)?;
             self.nprobe -= up.nprobe;
@@ -113,7 +148,10 @@ impl<E: WaveElem> HeadState<E> {
     pub fn all_rows(&self, d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
         let (mut k, mut v) = self.steady.rows(0, self.steady.n_sinks());
         for (i, e) in self.epochs.iter().enumerate() {
-            let c1 = self.epochs.get(i + 1).map_or(self.meta.n_clusters(), |x| x.first_cluster);
+            let c1 = self
+                .epochs
+                .get(i + 1)
+                .map_or(self.meta.n_clusters(), |x| x.first_cluster);
             let (_, ek, ev) = self.cluster_rows(e.first_cluster, c1, d)?;
             k.extend(ek);
             v.extend(ev);

@@ -28,7 +28,11 @@ pub struct BlockedCentroids {
 impl BlockedCentroids {
     /// From row-major centroids `[n, d]`.
     pub fn from_rows(rows: &[f32], d: usize) -> Self {
-        Self { data: layout::to_blocked(rows, d), n: rows.len() / d.max(1), d }
+        Self {
+            data: layout::to_blocked(rows, d),
+            n: rows.len() / d.max(1),
+            d,
+        }
     }
 }
 
@@ -81,7 +85,15 @@ pub fn assign_argmax(x: &[f32], cb: &BlockedCentroids, out: &mut [u32]) {
         while c0 < cb.n {
             let cols = (cb.n - c0).min(COLS);
             let nb = cols.div_ceil(layout::BLOCK);
-            micro::scores::<f32>(&x[r0 * d..(r0 + rows) * d], rows, d, &cb.data[c0 * d..], nb, &mut s, COLS);
+            micro::scores::<f32>(
+                &x[r0 * d..(r0 + rows) * d],
+                rows,
+                d,
+                &cb.data[c0 * d..],
+                nb,
+                &mut s,
+                COLS,
+            );
             for r in 0..rows {
                 let (bv, bi) = row_argmax(&s[r * COLS..r * COLS + cols]);
                 if bv > best[r] {
@@ -124,10 +136,18 @@ mod tests {
             let mut got = vec![0u32; m];
             assign_argmax(&x, &cb, &mut got);
             for t in 0..m {
-                let sc: Vec<f32> = (0..n).map(|j| vkv_kernels::ops::dot(&x[t * d..(t + 1) * d], &c[j * d..(j + 1) * d])).collect();
-                let want = sc.iter().enumerate().fold(0, |b, (j, v)| if *v > sc[b] { j } else { b });
+                let sc: Vec<f32> = (0..n)
+                    .map(|j| vkv_kernels::ops::dot(&x[t * d..(t + 1) * d], &c[j * d..(j + 1) * d]))
+                    .collect();
+                let want = sc
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (j, v)| if *v > sc[b] { j } else { b });
                 // Summation order differs from the dot product: accept a near-tie.
-                assert!(got[t] as usize == want || (sc[got[t] as usize] - sc[want]).abs() < 1e-5, "m={m} n={n} t={t}");
+                assert!(
+                    got[t] as usize == want || (sc[got[t] as usize] - sc[want]).abs() < 1e-5,
+                    "m={m} n={n} t={t}"
+                );
             }
         }
     }

@@ -29,10 +29,20 @@ pub struct BuiltClusters<E> {
 }
 
 /// Cluster the tokens `keys, values: [n, d]` at `positions: [n]`.
-pub fn build_clusters<E: KvElem>(keys: &[f32], values: &[f32], positions: &[u32], d: usize, p: &KmeansParams) -> Result<BuiltClusters<E>> {
+pub fn build_clusters<E: KvElem>(
+    keys: &[f32],
+    values: &[f32],
+    positions: &[u32],
+    d: usize,
+    p: &KmeansParams,
+) -> Result<BuiltClusters<E>> {
     let n = positions.len();
     if keys.len() != n * d || values.len() != n * d {
-        return Err(Error::Shape(format!("cluster build: {} key and {} value elements for {n} tokens of {d}", keys.len(), values.len())));
+        return Err(Error::Shape(format!(
+            "cluster build: {} key and {} value elements for {n} tokens of {d}",
+            keys.len(),
+            values.len()
+        )));
     }
     let mut x = keys.to_vec();
     let mu = mean_center(&mut x, d);
@@ -60,14 +70,24 @@ pub fn build_clusters<E: KvElem>(keys: &[f32], values: &[f32], positions: &[u32]
         let rows = &order[start[k]..start[k + 1]];
         push_record(&mut records, keys, values, rows, d);
         for &r in rows {
-            axpy(&mut value_sums[k * d..(k + 1) * d], 1.0, &values[r as usize * d..(r as usize + 1) * d]);
+            axpy(
+                &mut value_sums[k * d..(k + 1) * d],
+                1.0,
+                &values[r as usize * d..(r as usize + 1) * d],
+            );
         }
         for (x, m) in centroids[k * d..(k + 1) * d].iter_mut().zip(&mu) {
             *x += m;
         }
     }
     let positions = order.iter().map(|&r| positions[r as usize]).collect();
-    Ok(BuiltClusters { centroids, value_sums, sizes: cl.sizes, positions, records })
+    Ok(BuiltClusters {
+        centroids,
+        value_sums,
+        sizes: cl.sizes,
+        positions,
+        records,
+    })
 }
 
 #[cfg(test)]
@@ -84,13 +104,26 @@ mod tests {
         let keys: Vec<f32> = rnd(n * d, 1).iter().map(|x| x + 2.0).collect(); // far from the origin: μ matters
         let values = rnd(n * d, 2);
         let positions: Vec<u32> = (0..n as u32).map(|t| 100 + t).collect();
-        let b: BuiltClusters<f32> = build_clusters(&keys, &values, &positions, d, &KmeansParams { n_clusters: 40, n_segments: 2, iters: 10 })?;
+        let b: BuiltClusters<f32> = build_clusters(
+            &keys,
+            &values,
+            &positions,
+            d,
+            &KmeansParams {
+                n_clusters: 40,
+                n_segments: 2,
+                iters: 10,
+            },
+        )?;
         let mut seen = vec![false; n];
         let mut off = 0;
         for k in 0..40 {
             let sz = b.sizes[k] as usize;
             let pos = &b.positions[off..off + sz];
-            assert!(pos.windows(2).all(|w| w[0] < w[1]), "members in position order");
+            assert!(
+                pos.windows(2).all(|w| w[0] < w[1]),
+                "members in position order"
+            );
             let (rk, rv) = unpack(&b.records[2 * off * d..], sz, d);
             for (j, &p) in pos.iter().enumerate() {
                 let t = (p - 100) as usize;
@@ -100,11 +133,22 @@ mod tests {
                 assert_eq!(rv[j * d..(j + 1) * d], values[t * d..(t + 1) * d]);
             }
             for i in 0..d {
-                let vs: f32 = pos.iter().map(|&p| values[(p as usize - 100) * d + i]).sum();
+                let vs: f32 = pos
+                    .iter()
+                    .map(|&p| values[(p as usize - 100) * d + i])
+                    .sum();
                 assert!((b.value_sums[k * d + i] - vs).abs() < 1e-4);
                 if sz > 0 {
-                    let mk = pos.iter().map(|&p| keys[(p as usize - 100) * d + i]).sum::<f32>() / sz as f32;
-                    assert!((b.centroids[k * d + i] - mk).abs() < 1e-4, "centroid {k} dim {i}: {} vs {mk}", b.centroids[k * d + i]);
+                    let mk = pos
+                        .iter()
+                        .map(|&p| keys[(p as usize - 100) * d + i])
+                        .sum::<f32>()
+                        / sz as f32;
+                    assert!(
+                        (b.centroids[k * d + i] - mk).abs() < 1e-4,
+                        "centroid {k} dim {i}: {} vs {mk}",
+                        b.centroids[k * d + i]
+                    );
                 }
             }
             off += sz;

@@ -114,13 +114,22 @@ impl WaveConfig {
     pub fn validate(&self) -> Result<()> {
         let frac = |x: f64| (0.0..=1.0).contains(&x);
         if !frac(self.retrieval_budget) || !frac(self.estimation_budget) {
-            return Err(Error::Config(format!("budgets must be in [0, 1]: r={} e={}", self.retrieval_budget, self.estimation_budget)));
+            return Err(Error::Config(format!(
+                "budgets must be in [0, 1]: r={} e={}",
+                self.retrieval_budget, self.estimation_budget
+            )));
         }
-        if self.avg_cluster_size == 0 || self.segment_size == 0 || self.page_size == 0 || self.update_interval < 16 {
+        if self.avg_cluster_size == 0
+            || self.segment_size == 0
+            || self.page_size == 0
+            || self.update_interval < 16
+        {
             return Err(Error::Config(format!("cluster size, segment size and page size must be > 0, update interval ≥ 16: {self:?}")));
         }
         if self.kmeans_iters == 0 || !(self.cache_factor >= 0.0 && self.cache_factor.is_finite()) {
-            return Err(Error::Config(format!("k-means iterations must be ≥ 1 and the cache factor ≥ 0: {self:?}")));
+            return Err(Error::Config(format!(
+                "k-means iterations must be ≥ 1 and the cache factor ≥ 0: {self:?}"
+            )));
         }
         Ok(())
     }
@@ -142,15 +151,26 @@ impl WaveConfig {
         let raw = py_round(ctx as f64 / self.avg_cluster_size as f64).max(n_factor);
         let lower = raw / n_factor * n_factor;
         let upper = lower + n_factor;
-        let n_clusters = if raw - lower <= upper - raw { lower } else { upper };
+        let n_clusters = if raw - lower <= upper - raw {
+            lower
+        } else {
+            upper
+        };
         let (nprobe, es) = self.budgets(n_clusters);
-        IndexPlan { n_segments, n_clusters, nprobe, es }
+        IndexPlan {
+            n_segments,
+            n_clusters,
+            nprobe,
+            es,
+        }
     }
 
     /// `(nprobe, es)` for `n_clusters` clusters.
     pub fn budgets(&self, n_clusters: usize) -> (usize, usize) {
-        let nprobe = py_round(n_clusters as f64 * self.retrieval_budget).clamp(1, n_clusters.max(1));
-        let es = py_round(n_clusters as f64 * self.estimation_budget).min(n_clusters.saturating_sub(nprobe));
+        let nprobe =
+            py_round(n_clusters as f64 * self.retrieval_budget).clamp(1, n_clusters.max(1));
+        let es = py_round(n_clusters as f64 * self.estimation_budget)
+            .min(n_clusters.saturating_sub(nprobe));
         (nprobe, es)
     }
 
@@ -204,17 +224,41 @@ mod tests {
     fn worked_examples() {
         let c = WaveConfig::default();
         for &(ctx, segs, clusters, nprobe, es, cache, buf) in &[
-            (131072usize, 16usize, 8192usize, 147usize, 1901usize, 441usize, 1176usize),
+            (
+                131072usize,
+                16usize,
+                8192usize,
+                147usize,
+                1901usize,
+                441usize,
+                1176usize,
+            ),
             (120000, 15, 7440, 134, 1726, 402, 1072),
             (1_024_000, 125, 64000, 1152, 14848, 3456, 9216),
         ] {
             let p = c.plan(ctx);
-            assert_eq!(p, IndexPlan { n_segments: segs, n_clusters: clusters, nprobe, es }, "ctx {ctx}");
+            assert_eq!(
+                p,
+                IndexPlan {
+                    n_segments: segs,
+                    n_clusters: clusters,
+                    nprobe,
+                    es
+                },
+                "ctx {ctx}"
+            );
             assert_eq!(c.cache_clusters(p.nprobe), cache, "ctx {ctx}");
             assert_eq!(c.cache_pages(p.nprobe), 2 * cache);
             assert_eq!(c.reference_buffer_pages(ctx, p.nprobe), buf, "ctx {ctx}");
         }
-        assert_eq!(c.update_plan(), UpdatePlan { n_clusters: 64, nprobe: 1, es: 15 });
+        assert_eq!(
+            c.update_plan(),
+            UpdatePlan {
+                n_clusters: 64,
+                nprobe: 1,
+                es: 15
+            }
+        );
         assert_eq!(c.min_indexed_prompt(), 4 + 64 + 1024);
     }
 
@@ -223,16 +267,31 @@ mod tests {
     fn small_contexts() {
         let c = WaveConfig::default();
         let p = c.plan(2048);
-        assert_eq!((p.n_segments, p.n_clusters, p.nprobe, p.es), (1, 128, 2, 30));
+        assert_eq!(
+            (p.n_segments, p.n_clusters, p.nprobe, p.es),
+            (1, 128, 2, 30)
+        );
         let p = c.plan(32768);
-        assert_eq!((p.n_segments, p.n_clusters, p.nprobe, p.es), (4, 2048, 37, 475));
+        assert_eq!(
+            (p.n_segments, p.n_clusters, p.nprobe, p.es),
+            (4, 2048, 37, 475)
+        );
         let p = c.plan(100);
         assert_eq!((p.n_segments, p.n_clusters), (1, 8));
         assert_eq!(py_round(2.5), 2);
         assert_eq!(py_round(3.5), 4);
         // Full retrieval: every cluster exact, nothing estimated.
-        let all = WaveConfig { retrieval_budget: 1.0, estimation_budget: 0.0, ..c };
+        let all = WaveConfig {
+            retrieval_budget: 1.0,
+            estimation_budget: 0.0,
+            ..c
+        };
         assert_eq!(all.budgets(2048), (2048, 0));
-        assert!(WaveConfig { retrieval_budget: 1.5, ..WaveConfig::default() }.validate().is_err());
+        assert!(WaveConfig {
+            retrieval_budget: 1.5,
+            ..WaveConfig::default()
+        }
+        .validate()
+        .is_err());
     }
 }

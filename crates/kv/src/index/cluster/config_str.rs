@@ -12,7 +12,8 @@ use super::WaveConfig;
 use crate::{Error, Result};
 
 fn num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T> {
-    v.parse().map_err(|_| Error::Config(format!("wave: bad value {v:?} for {key}")))
+    v.parse()
+        .map_err(|_| Error::Config(format!("wave: bad value {v:?} for {key}")))
 }
 
 impl WaveConfig {
@@ -21,12 +22,16 @@ impl WaveConfig {
         let s = s.trim();
         let rest = match s.strip_prefix("wave") {
             Some("") => "",
-            Some(r) => r.strip_prefix(':').ok_or_else(|| Error::Config(format!("wave: expected ':' after 'wave' in {s:?}")))?,
+            Some(r) => r.strip_prefix(':').ok_or_else(|| {
+                Error::Config(format!("wave: expected ':' after 'wave' in {s:?}"))
+            })?,
             None => s,
         };
         let mut c = Self::default();
         for kv in rest.split(',').map(str::trim).filter(|x| !x.is_empty()) {
-            let (k, v) = kv.split_once('=').ok_or_else(|| Error::Config(format!("wave: expected key=value, got {kv:?}")))?;
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| Error::Config(format!("wave: expected key=value, got {kv:?}")))?;
             let (k, v) = (k.trim(), v.trim());
             match k {
                 "r" | "retrieval" => c.retrieval_budget = num(k, v)?,
@@ -77,7 +82,10 @@ mod tests {
     fn parse_and_round_trip() -> Result<()> {
         assert_eq!(WaveConfig::from_kv_str("wave")?, WaveConfig::default());
         let c = WaveConfig::from_kv_str("wave:r=0.05, e=0.1,cache=2,slow=/tmp/x")?;
-        assert_eq!((c.retrieval_budget, c.estimation_budget, c.cache_factor), (0.05, 0.1, 2.0));
+        assert_eq!(
+            (c.retrieval_budget, c.estimation_budget, c.cache_factor),
+            (0.05, 0.1, 2.0)
+        );
         assert_eq!(c.slow_dir, Some(PathBuf::from("/tmp/x")));
         assert_eq!(WaveConfig::from_kv_str(&c.to_kv_string())?, c);
         assert!(WaveConfig::from_kv_str("wave:bogus=1").is_err());

@@ -86,7 +86,11 @@ fn step(x: &[f32], d: usize, cent: &mut [f32], normalise: bool) -> (Vec<u32>, Ve
             continue;
         }
         let s = &sums[c * d..(c + 1) * d];
-        let div = if normalise { s.iter().map(|v| v * v).sum::<f32>().sqrt() } else { sizes[c] as f32 };
+        let div = if normalise {
+            s.iter().map(|v| v * v).sum::<f32>().sqrt()
+        } else {
+            sizes[c] as f32
+        };
         let dst = &mut cent[c * d..(c + 1) * d];
         if div > 0.0 {
             for (o, v) in dst.iter_mut().zip(s) {
@@ -104,7 +108,10 @@ pub fn segmented_kmeans(x: &[f32], d: usize, p: &KmeansParams) -> Result<Cluster
     let n = x.len() / d.max(1);
     let (c, s) = (p.n_clusters, p.n_segments);
     if d == 0 || n == 0 || c == 0 || s == 0 || c % s != 0 || n < s || p.iters == 0 {
-        return Err(Error::Config(format!("k-means: {n} tokens of dim {d} into {c} clusters over {s} segments, {} iterations", p.iters)));
+        return Err(Error::Config(format!(
+            "k-means: {n} tokens of dim {d} into {c} clusters over {s} segments, {} iterations",
+            p.iters
+        )));
     }
     let mut cent = vec![0.0f32; c * d];
     for (i, pos) in init_positions(n, c).into_iter().enumerate() {
@@ -118,7 +125,11 @@ pub fn segmented_kmeans(x: &[f32], d: usize, p: &KmeansParams) -> Result<Cluster
         }
     }
     let (assign, sizes) = step(x, d, &mut cent, false);
-    Ok(Clustering { centroids: cent, assign, sizes })
+    Ok(Clustering {
+        centroids: cent,
+        assign,
+        sizes,
+    })
 }
 
 #[cfg(test)]
@@ -129,7 +140,13 @@ mod tests {
     /// Planted clusters: `per_seg` tight blobs per segment around random directions, each blob a
     /// contiguous run of `pts` tokens (the positional locality segmented clustering relies on).
     /// Returns (points, blob of each point).
-    pub(crate) fn planted(n_seg: usize, per_seg: usize, pts: usize, d: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+    pub(crate) fn planted(
+        n_seg: usize,
+        per_seg: usize,
+        pts: usize,
+        d: usize,
+        seed: u64,
+    ) -> (Vec<f32>, Vec<usize>) {
         let centres = rnd(n_seg * per_seg * d, seed);
         let noise = rnd(n_seg * per_seg * pts * d, seed + 1);
         let (mut x, mut lab) = (Vec::new(), Vec::new());
@@ -157,7 +174,11 @@ mod tests {
         let d = 32;
         let mut x = rnd(1003 * d, 9);
         mean_center(&mut x, d);
-        let p = KmeansParams { n_clusters: 64, n_segments: 4, iters: 10 };
+        let p = KmeansParams {
+            n_clusters: 64,
+            n_segments: 4,
+            iters: 10,
+        };
         let a = segmented_kmeans(&x, d, &p)?;
         assert_eq!(a, segmented_kmeans(&x, d, &p)?, "deterministic");
         assert_eq!(a.assign.len(), 1003);
@@ -170,11 +191,24 @@ mod tests {
                 continue;
             }
             for j in 0..d {
-                let mean = members.iter().map(|&t| x[t * d + j] as f64).sum::<f64>() / members.len() as f64;
-                assert!((a.centroids[c * d + j] as f64 - mean).abs() < 1e-5, "cluster {c} dim {j}");
+                let mean = members.iter().map(|&t| x[t * d + j] as f64).sum::<f64>()
+                    / members.len() as f64;
+                assert!(
+                    (a.centroids[c * d + j] as f64 - mean).abs() < 1e-5,
+                    "cluster {c} dim {j}"
+                );
             }
         }
-        assert!(segmented_kmeans(&x, d, &KmeansParams { n_clusters: 63, n_segments: 4, iters: 10 }).is_err());
+        assert!(segmented_kmeans(
+            &x,
+            d,
+            &KmeansParams {
+                n_clusters: 63,
+                n_segments: 4,
+                iters: 10
+            }
+        )
+        .is_err());
         Ok(())
     }
 
@@ -195,7 +229,15 @@ mod tests {
             lab.push(0);
         }
         for segs in [1usize, 4] {
-            let a = segmented_kmeans(&x, d, &KmeansParams { n_clusters: 64, n_segments: segs, iters: 10 })?;
+            let a = segmented_kmeans(
+                &x,
+                d,
+                &KmeansParams {
+                    n_clusters: 64,
+                    n_segments: segs,
+                    iters: 10,
+                },
+            )?;
             let mut covered = [false; 32];
             for c in 0..64u32 {
                 let mut hist = [0usize; 32];
@@ -204,17 +246,31 @@ mod tests {
                         hist[lab[t]] += 1;
                     }
                 }
-                let (tot, top) = (hist.iter().sum::<usize>(), hist.iter().copied().max().unwrap_or(0));
+                let (tot, top) = (
+                    hist.iter().sum::<usize>(),
+                    hist.iter().copied().max().unwrap_or(0),
+                );
                 if tot > 0 {
-                    assert!(top as f64 >= 0.99 * tot as f64, "segs {segs}: cluster {c} impure {hist:?}");
+                    assert!(
+                        top as f64 >= 0.99 * tot as f64,
+                        "segs {segs}: cluster {c} impure {hist:?}"
+                    );
                     covered[hist.iter().position(|&h| h == top).unwrap_or(0)] = true;
                 }
             }
-            assert!(covered.iter().all(|&c| c), "segs {segs}: a planted blob has no cluster");
+            assert!(
+                covered.iter().all(|&c| c),
+                "segs {segs}: a planted blob has no cluster"
+            );
             let n = lab.len();
             for t in n - 3..n {
-                let mates = (0..n - 3).filter(|&u| a.assign[u] == a.assign[t] && lab[u] == 0).count();
-                assert!(mates > 0, "segs {segs}: moved point {t} did not rejoin its blob");
+                let mates = (0..n - 3)
+                    .filter(|&u| a.assign[u] == a.assign[t] && lab[u] == 0)
+                    .count();
+                assert!(
+                    mates > 0,
+                    "segs {segs}: moved point {t} did not rejoin its blob"
+                );
             }
         }
         Ok(())

@@ -34,7 +34,14 @@ pub struct ClusterMeta<E> {
 impl<E: KvElem> ClusterMeta<E> {
     /// An empty index for head dim `d`.
     pub fn new(d: usize) -> Self {
-        Self { d, centroids: Vec::new(), value_sums: Vec::new(), sizes: Vec::new(), starts: vec![0], positions: Vec::new() }
+        Self {
+            d,
+            centroids: Vec::new(),
+            value_sums: Vec::new(),
+            sizes: Vec::new(),
+            starts: vec![0],
+            positions: Vec::new(),
+        }
     }
 
     /// Head dimension.
@@ -54,7 +61,10 @@ impl<E: KvElem> ClusterMeta<E> {
 
     /// Element range `(start, len)` of cluster `c`'s record in the cluster-contiguous order.
     pub fn record_range(&self, c: usize) -> (usize, usize) {
-        (2 * self.d * self.starts[c] as usize, record_len(self.sizes[c] as usize, self.d))
+        (
+            2 * self.d * self.starts[c] as usize,
+            record_len(self.sizes[c] as usize, self.d),
+        )
     }
 
     /// Token positions held by cluster `c`.
@@ -73,7 +83,8 @@ impl<E: KvElem> ClusterMeta<E> {
     pub fn append<R>(&mut self, b: &BuiltClusters<R>) {
         let (n, d) = (self.n_clusters(), self.d);
         layout::push_keys(&mut self.centroids, n, &b.centroids, d);
-        self.value_sums.extend(b.value_sums.iter().map(|x| E::from_f32(*x)));
+        self.value_sums
+            .extend(b.value_sums.iter().map(|x| E::from_f32(*x)));
         self.sizes.extend_from_slice(&b.sizes);
         let mut s = self.starts.last().copied().unwrap_or(0);
         for &n in &b.sizes {
@@ -97,6 +108,9 @@ impl<E: KvElem> ClusterMeta<E> {
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.centroids.len() + self.value_sums.len()) * std::mem::size_of::<E>() + self.sizes.len() * 4 + self.starts.len() * 8 + self.positions.len() * 4
+        (self.centroids.len() + self.value_sums.len()) * std::mem::size_of::<E>()
+            + self.sizes.len() * 4
+            + self.starts.len() * 8
+            + self.positions.len() * 4
     }
 }

@@ -32,29 +32,52 @@ pub fn blocked_tokens(n: usize) -> usize {
 
 /// Append the record of the tokens `rows` (indices into `keys`/`values`, both `[N, d]` f32) to
 /// `dst`.
-pub fn push_record<E: KvElem>(dst: &mut Vec<E>, keys: &[f32], values: &[f32], rows: &[u32], d: usize) {
+pub fn push_record<E: KvElem>(
+    dst: &mut Vec<E>,
+    keys: &[f32],
+    values: &[f32],
+    rows: &[u32],
+    d: usize,
+) {
     let n = rows.len();
     let nb = blocked_tokens(n);
     let start = dst.len();
     dst.resize(start + nb * d, E::from_f32(0.0));
     for (t, &r) in rows[..nb].iter().enumerate() {
         let base = start + (t / BLOCK) * d * BLOCK + t % BLOCK;
-        for (i, x) in keys[r as usize * d..(r as usize + 1) * d].iter().enumerate() {
+        for (i, x) in keys[r as usize * d..(r as usize + 1) * d]
+            .iter()
+            .enumerate()
+        {
             dst[base + i * BLOCK] = E::from_f32(*x);
         }
     }
     for i in 0..d {
-        dst.extend(rows[nb..].iter().map(|&r| E::from_f32(keys[r as usize * d + i])));
+        dst.extend(
+            rows[nb..]
+                .iter()
+                .map(|&r| E::from_f32(keys[r as usize * d + i])),
+        );
     }
     for &r in rows {
-        dst.extend(values[r as usize * d..(r as usize + 1) * d].iter().map(|x| E::from_f32(*x)));
+        dst.extend(
+            values[r as usize * d..(r as usize + 1) * d]
+                .iter()
+                .map(|x| E::from_f32(*x)),
+        );
     }
 }
 
 /// A record of `n` tokens (`rec.len() ≥ 2·n·d`) as a decode segment.
 pub fn segment<E>(rec: &[E], n: usize, d: usize) -> Segment<'_, E> {
     let nb = blocked_tokens(n);
-    Segment { keys_blocked: &rec[..nb * d], n_blocked: nb, keys_tail: &rec[nb * d..n * d], values: &rec[n * d..2 * n * d], n }
+    Segment {
+        keys_blocked: &rec[..nb * d],
+        n_blocked: nb,
+        keys_tail: &rec[nb * d..n * d],
+        values: &rec[n * d..2 * n * d],
+        n,
+    }
 }
 
 /// Keys and values of a record back as f32 rows `[n, d]` each (rollback, persistence tests).
@@ -94,11 +117,20 @@ mod tests {
             assert_eq!(rec.len(), 3 + record_len(n, d));
             let (k, v) = unpack(&rec[3..], n, d);
             for (t, &r) in rows.iter().enumerate() {
-                assert_eq!(k[t * d..(t + 1) * d], keys[r as usize * d..(r as usize + 1) * d]);
-                assert_eq!(v[t * d..(t + 1) * d], values[r as usize * d..(r as usize + 1) * d]);
+                assert_eq!(
+                    k[t * d..(t + 1) * d],
+                    keys[r as usize * d..(r as usize + 1) * d]
+                );
+                assert_eq!(
+                    v[t * d..(t + 1) * d],
+                    values[r as usize * d..(r as usize + 1) * d]
+                );
             }
             let s = segment(&rec[3..], n, d);
-            assert_eq!((s.n, s.n_blocked, s.keys_tail.len()), (n, n / 16 * 16, (n % 16) * d));
+            assert_eq!(
+                (s.n, s.n_blocked, s.keys_tail.len()),
+                (n, n / 16 * 16, (n % 16) * d)
+            );
         }
     }
 }
