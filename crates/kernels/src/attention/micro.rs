@@ -227,9 +227,35 @@ pub(crate) mod x86 {
         let qp = q.as_ptr();
         let kp = kb.as_ptr();
         let sp = s.as_mut_ptr();
-        for b in 0..nb {
-            let mut acc = [_mm512_setzero_ps(); RS];
+        let mut b = 0;
+        // Two key blocks per pass: each broadcast query element feeds 2·RS FMAs, so the loop is
+        // FMA-bound rather than bound by the load ports (one broadcast per FMA with one block).
+        while b + 2 <= nb {
+            let mut acc0 = [_mm512_setzero_ps(); RS];
+            let mut acc1 = [_mm512_setzero_ps(); RS];
             // SAFETY: indices stay below rows·d (q), nb·16·d (kb), rows·ld (s) by construction.
+            unsafe {
+                let kb0 = kp.add(b * 16 * d);
+                let kb1 = kp.add((b + 1) * 16 * d);
+                for i in 0..d {
+                    let k0 = load16(kb0.add(i * 16));
+                    let k1 = load16(kb1.add(i * 16));
+                    for j in 0..RS {
+                        let qv = _mm512_set1_ps(*qp.add((r0 + j) * d + i));
+                        acc0[j] = _mm512_fmadd_ps(qv, k0, acc0[j]);
+                        acc1[j] = _mm512_fmadd_ps(qv, k1, acc1[j]);
+                    }
+                }
+                for j in 0..RS {
+                    _mm512_storeu_ps(sp.add((r0 + j) * ld + b * 16), acc0[j]);
+                    _mm512_storeu_ps(sp.add((r0 + j) * ld + b * 16 + 16), acc1[j]);
+                }
+            }
+            b += 2;
+        }
+        if b < nb {
+            let mut acc = [_mm512_setzero_ps(); RS];
+            // SAFETY: as above, for the last block.
             unsafe {
                 let kblk = kp.add(b * 16 * d);
                 for i in 0..d {
