@@ -77,6 +77,60 @@ pub fn scores_portable<E: SimdElem>(
     }
 }
 
+/// Scores of one ragged key block: `m < 16` keys stored dimension-major `kt: [d, m]`
+/// (`s[r·ld + c] = Σ_i q[r·d + i] · kt[i·m + c]` for `c < m`). Writes 16 columns per row,
+/// the last `16 − m` of them zero (callers leave slack for them).
+pub fn scores_ragged<E: SimdElem>(
+    q: &[f32],
+    rows: usize,
+    d: usize,
+    kt: &[E],
+    m: usize,
+    s: &mut [f32],
+    ld: usize,
+) {
+    if m == 0 || m > 16 || rows == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if features().avx512
+            && q.len() >= rows * d
+            && kt.len() >= m * d
+            && s.len() >= (rows - 1) * ld + 16
+        {
+            // SAFETY: AVX-512 detected; bounds checked just above.
+            unsafe { x86::scores_ragged::<E>(q, rows, d, kt, m, s, ld) };
+            return;
+        }
+    }
+    scores_ragged_portable(q, rows, d, kt, m, s, ld);
+}
+
+/// Reference for [`scores_ragged`].
+pub fn scores_ragged_portable<E: SimdElem>(
+    q: &[f32],
+    rows: usize,
+    d: usize,
+    kt: &[E],
+    m: usize,
+    s: &mut [f32],
+    ld: usize,
+) {
+    let mut kf = vec![0.0f32; m * d];
+    E::to_f32_slice(&kt[..m * d], &mut kf);
+    for r in 0..rows {
+        let mut acc = [0.0f32; 16];
+        for i in 0..d {
+            let qi = q[r * d + i];
+            for c in 0..m {
+                acc[c] += qi * kf[i * m + c];
+            }
+        }
+        s[r * ld..r * ld + 16].copy_from_slice(&acc);
+    }
+}
+
 /// `o[r·d ..] += Σ_{j<kt} p[r·ld + j] · v[j·d ..]` for `rows` rows.
 pub fn pv<E: SimdElem>(
     p: &[f32],
@@ -268,6 +322,52 @@ pub(crate) mod x86 {
                     _mm512_storeu_ps(sp.add((r0 + j) * ld + b * 16), *a);
                 }
             }
+        }
+    }
+
+    /// `m` (< 16) lanes at `p`, the rest zero.
+    #[inline(always)]
+    unsafe fn load_masked<E: SimdElem>(p: *const E, k: __mmask16) -> __m512 {
+        // SAFETY: callers guarantee the `m` unmasked elements at p are readable and AVX-512
+        // F/BW/VL support (masked lanes never fault).
+        unsafe {
+            if E::IS_F16 {
+                _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p as *const i16))
+            } else {
+                _mm512_maskz_loadu_ps(k, p as *const f32)
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub(super) unsafe fn scores_ragged<E: SimdElem>(
+        q: &[f32],
+        rows: usize,
+        d: usize,
+        kt: &[E],
+        m: usize,
+        s: &mut [f32],
+        ld: usize,
+    ) {
+        let k: __mmask16 = ((1u32 << m) - 1) as u16;
+        let (qp, kp, sp) = (q.as_ptr(), kt.as_ptr(), s.as_mut_ptr());
+        let mut r0 = 0;
+        while r0 < rows {
+            let rs = (rows - r0).min(8);
+            let mut acc = [_mm512_setzero_ps(); 8];
+            // SAFETY: i < d, c < m (masked), rows r0..r0+rs: within the caller's bounds.
+            unsafe {
+                for i in 0..d {
+                    let kv = load_masked(kp.add(i * m), k);
+                    for (j, a) in acc.iter_mut().enumerate().take(rs) {
+                        *a = _mm512_fmadd_ps(_mm512_set1_ps(*qp.add((r0 + j) * d + i)), kv, *a);
+                    }
+                }
+                for (j, a) in acc.iter().enumerate().take(rs) {
+                    _mm512_storeu_ps(sp.add((r0 + j) * ld), *a);
+                }
+            }
+            r0 += rs;
         }
     }
 

@@ -6,11 +6,12 @@
 //! A segment's keys are in the blocked layout of [`vkv_kernels::attention::layout`] for its
 //! first `n_blocked` tokens and a ragged block (dimension-major, < 16 tokens) for the rest
 //! (cluster records, see [`crate::index::cluster::record`]); values are token-major. Blocks go
-//! through the kernels' SIMD score micro-kernel (tail keys transposed into one padded block
-//! first), and P·V
-//! through the SIMD P·V micro-kernel, segment by segment.
+//! through the kernels' SIMD score micro-kernel, the ragged block through its masked-load
+//! variant (read in place: no conversion or padding copy), and P·V through the SIMD P·V
+//! micro-kernel, segment by segment.
 
 use vkv_kernels::attention::micro::{self, SimdElem};
+use vkv_kernels::cpu::prefetch;
 
 use crate::{Error, Result};
 
@@ -30,25 +31,22 @@ pub struct Segment<'a, E> {
     pub n: usize,
 }
 
+/// How many segments ahead of use their records are prefetched (one record is a few KiB at a
+/// random address; computing on one takes less time than fetching the next from DRAM).
+const PREFETCH_AHEAD: usize = 3;
+
 /// Reusable buffers of [`attend_segments`] (scores grow to the largest call).
 #[derive(Debug, Default)]
 pub struct SegmentScratch {
     qs: Vec<f32>,
     s: Vec<f32>,
     o: Vec<f32>,
-    tail: Vec<f32>,
-    row: Vec<f32>,
 }
 
 impl SegmentScratch {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.qs.capacity()
-            + self.s.capacity()
-            + self.o.capacity()
-            + self.tail.capacity()
-            + self.row.capacity())
-            * 4
+        (self.qs.capacity() + self.s.capacity() + self.o.capacity()) * 4
     }
 }
 
@@ -109,30 +107,31 @@ pub fn attend_segments<E: SimdElem>(
     if sc.s.len() < g * ld {
         sc.s.resize(g * ld, 0.0);
     }
+    for seg in segs.iter().take(PREFETCH_AHEAD) {
+        prefetch(seg.keys_blocked);
+        prefetch(seg.keys_tail);
+    }
     let mut pos = 0;
-    for seg in segs {
+    for (i, seg) in segs.iter().enumerate() {
+        // Records sit at random addresses: start the keys of one a few ahead on their way.
+        if let Some(next) = segs.get(i + PREFETCH_AHEAD) {
+            prefetch(next.keys_blocked);
+            prefetch(next.keys_tail);
+        }
         if seg.n_blocked > 0 {
             let nb = seg.n_blocked.div_ceil(16);
             micro::scores::<E>(&sc.qs, g, d, seg.keys_blocked, nb, &mut sc.s[pos..], ld);
         }
         let nt = seg.n - seg.n_blocked;
         if nt > 0 {
-            // The ragged block (< 16 keys, dimension-major) goes through the block kernel too,
-            // widened to one zero-padded f32 block. Its 16 − nt padding scores land in the
-            // slack or under the next segment's scores.
-            sc.row.resize(nt * d, 0.0);
-            E::to_f32_slice(&seg.keys_tail[..nt * d], &mut sc.row[..nt * d]);
-            sc.tail.resize(16 * d, 0.0);
-            for (dst, src) in sc.tail.chunks_exact_mut(16).zip(sc.row.chunks_exact(nt)) {
-                dst[..nt].copy_from_slice(src);
-                dst[nt..].fill(0.0);
-            }
-            micro::scores::<f32>(
+            // The ragged block (< 16 keys, dimension-major) in place, by masked loads. Its
+            // 16 − nt zero scores land in the slack or under the next segment's scores.
+            micro::scores_ragged::<E>(
                 &sc.qs,
                 g,
                 d,
-                &sc.tail,
-                1,
+                &seg.keys_tail[..nt * d],
+                nt,
                 &mut sc.s[pos + seg.n_blocked..],
                 ld,
             );
@@ -148,8 +147,14 @@ pub fn attend_segments<E: SimdElem>(
     }
     sc.o.clear();
     sc.o.resize(g * d, 0.0);
+    for seg in segs.iter().take(PREFETCH_AHEAD) {
+        prefetch(&seg.values[..seg.n * d]);
+    }
     let mut pos = 0;
-    for seg in segs {
+    for (i, seg) in segs.iter().enumerate() {
+        if let Some(next) = segs.get(i + PREFETCH_AHEAD) {
+            prefetch(&next.values[..next.n * d]);
+        }
         if seg.n > 0 {
             micro::pv::<E>(
                 &sc.s[pos..],
