@@ -349,25 +349,51 @@ pub(crate) mod x86 {
         s: &mut [f32],
         ld: usize,
     ) {
-        let k: __mmask16 = ((1u32 << m) - 1) as u16;
-        let (qp, kp, sp) = (q.as_ptr(), kt.as_ptr(), s.as_mut_ptr());
         let mut r0 = 0;
         while r0 < rows {
             let rs = (rows - r0).min(8);
-            let mut acc = [_mm512_setzero_ps(); 8];
-            // SAFETY: i < d, c < m (masked), rows r0..r0+rs: within the caller's bounds.
+            // SAFETY: bounds were checked by the caller for all rows.
             unsafe {
-                for i in 0..d {
-                    let kv = load_masked(kp.add(i * m), k);
-                    for (j, a) in acc.iter_mut().enumerate().take(rs) {
-                        *a = _mm512_fmadd_ps(_mm512_set1_ps(*qp.add((r0 + j) * d + i)), kv, *a);
-                    }
-                }
-                for (j, a) in acc.iter().enumerate().take(rs) {
-                    _mm512_storeu_ps(sp.add((r0 + j) * ld), *a);
+                match rs {
+                    8 => ragged_rows::<E, 8>(q, r0, d, kt, m, s, ld),
+                    7 => ragged_rows::<E, 7>(q, r0, d, kt, m, s, ld),
+                    6 => ragged_rows::<E, 6>(q, r0, d, kt, m, s, ld),
+                    5 => ragged_rows::<E, 5>(q, r0, d, kt, m, s, ld),
+                    4 => ragged_rows::<E, 4>(q, r0, d, kt, m, s, ld),
+                    3 => ragged_rows::<E, 3>(q, r0, d, kt, m, s, ld),
+                    2 => ragged_rows::<E, 2>(q, r0, d, kt, m, s, ld),
+                    _ => ragged_rows::<E, 1>(q, r0, d, kt, m, s, ld),
                 }
             }
             r0 += rs;
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn ragged_rows<E: SimdElem, const RS: usize>(
+        q: &[f32],
+        r0: usize,
+        d: usize,
+        kt: &[E],
+        m: usize,
+        s: &mut [f32],
+        ld: usize,
+    ) {
+        let k: __mmask16 = ((1u32 << m) - 1) as u16;
+        let (qp, kp, sp) = (q.as_ptr(), kt.as_ptr(), s.as_mut_ptr());
+        let mut acc = [_mm512_setzero_ps(); RS];
+        // SAFETY: i < d, c < m (masked), rows r0..r0+RS: within the caller's bounds.
+        unsafe {
+            for i in 0..d {
+                let kv = load_masked(kp.add(i * m), k);
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*qp.add((r0 + j) * d + i)), kv, *a);
+                }
+            }
+            for (j, a) in acc.iter().enumerate() {
+                _mm512_storeu_ps(sp.add((r0 + j) * ld), *a);
+            }
         }
     }
 
