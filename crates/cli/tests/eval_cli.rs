@@ -191,8 +191,8 @@ fn bad_eval_input() {
 /// error equals dense's, `vkv eval fidelity`), so its predictions differ from dense's only by
 /// summation order — which SmolLM2 amplifies to ~3e-3 nats over 30 layers (its logits move by
 /// tenths under llama.cpp's own batch-size changes, docs/reference.md): KL < 0.02, same
-/// argmax. The default budgets on a few dozen clusters (one retrieved) must move predictions
-/// more than 10× as much (measured: 0.38 vs 0.003). A second run loads the prefill saved by the
+/// argmax. The paper's budgets (r = 0.018) on a few dozen clusters (one retrieved) must move
+/// predictions more than 10× as much (measured: 0.38 vs 0.003). A second run loads the prefill saved by the
 /// first (a private home, so the first run cannot find one) and reports the same numbers.
 #[test]
 fn kl_runs_on_real_text() {
@@ -201,7 +201,7 @@ fn kl_runs_on_real_text() {
     let text = vkv_eval_text();
     let model = smollm();
     let knobs = "window=16,update=64,seg=256";
-    let kv = format!("wave:{knobs},r=1,e=0;wave:{knobs}");
+    let kv = format!("wave:{knobs},r=1,e=0;wave:{knobs},r=0.018");
     let run = |name: &str| {
         let out_dir = dir.join(name);
         let args = [
@@ -245,7 +245,7 @@ fn kl_runs_on_real_text() {
     );
     assert!(
         kl(2) > 10.0 * kl(1).max(1e-6),
-        "default budgets: {} vs full {}",
+        "paper's budgets: {} vs full {}",
         rows[2],
         rows[1]
     );

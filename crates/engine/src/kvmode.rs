@@ -14,7 +14,7 @@ pub enum KvMode {
     /// Exact attention over every token (the oracle), f16 or f32 storage.
     Dense(KvDtype),
     /// RetroInfer's wave index + wave buffer (f16 storage): `wave` or
-    /// `wave:r=0.018,e=0.232,cache=3,slow=DIR,...` (see [`WaveConfig::from_kv_str`]).
+    /// `wave:r=0.1,e=0.232,cache=3,slow=DIR,...` (see [`WaveConfig::from_kv_str`]).
     Wave(WaveConfig),
 }
 

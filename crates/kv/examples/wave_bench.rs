@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p vkv-kv --example wave_bench -- [--ctx 8192,16384,32768] [--steps 32]
-//!     [--wave wave:r=0.018,e=0.232,cache=3] [--f32] [--wave-only] [--cache-dir DIR]
+//!     [--wave wave:r=0.1,e=0.232,cache=3] [--f32] [--wave-only] [--cache-dir DIR]
 //! ```
 //! For each context: fill both backends with the same prompt K/V (`push_kv`: no O(n²)
 //! prefill), build the wave index (timed), then decode `steps` tokens through all layers and

@@ -1,4 +1,4 @@
-//! `--kv` strings for [`WaveConfig`]: `wave`, `wave:r=0.018,e=0.232,cache=3,slow=/mnt/nvme`.
+//! `--kv` strings for [`WaveConfig`]: `wave`, `wave:r=0.1,e=0.232,cache=3,slow=/mnt/nvme`.
 //!
 //! Keys: `r` (retrieval budget), `e` (estimation budget), `sinks`, `window`, `cs` (average
 //! cluster size), `seg` (segment size), `iters` (k-means iterations), `update` (update
