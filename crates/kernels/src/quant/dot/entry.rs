@@ -38,46 +38,33 @@ pub(super) unsafe fn rows_avx512(
     unsafe { rows::<Vnni>(ty, w, row_bytes, a, y) }
 }
 
+/// Weight rows are prefetched this many rows ahead of use. Each thread streams its own range of
+/// rows; left to the hardware prefetchers, a stream from DRAM ran at ~6 GB/s per thread against
+/// ~11 in cache (`matmul_bench`: the 151936-row output matrix 11.8 → 17–21 GB/s with it).
+const PREFETCH_ROWS: usize = 4;
+
 #[inline(always)]
 unsafe fn rows<I: Isa>(ty: GgmlType, w: &[u8], row_bytes: usize, a: ActRow<'_>, y: &mut [f32]) {
-    let rows = y.iter_mut().zip(w.chunks_exact(row_bytes));
-    // SAFETY (every arm): each `wr` is one whole row of `ty` and `a` matches it (the contract).
+    macro_rules! each_row {
+        ($kernel:path, $a:expr) => {
+            for (i, (o, wr)) in y.iter_mut().zip(w.chunks_exact(row_bytes)).enumerate() {
+                let next = (i + PREFETCH_ROWS) * row_bytes;
+                if let Some(ahead) = w.get(next..next + row_bytes) {
+                    crate::cpu::prefetch(ahead);
+                }
+                // SAFETY: `wr` is one whole row of `ty` and `a` matches it (the contract).
+                *o = unsafe { $kernel(wr, $a) };
+            }
+        };
+    }
     match (ty, a) {
-        (GgmlType::Q4_0, ActRow::Q8(a)) => {
-            for (o, wr) in rows {
-                *o = unsafe { legacy::q4_0::<I>(wr, &a) };
-            }
-        }
-        (GgmlType::Q4_1, ActRow::Q8(a)) => {
-            for (o, wr) in rows {
-                *o = unsafe { legacy::q4_1::<I>(wr, &a) };
-            }
-        }
-        (GgmlType::Q5_0, ActRow::Q8(a)) => {
-            for (o, wr) in rows {
-                *o = unsafe { legacy::q5_0::<I>(wr, &a) };
-            }
-        }
-        (GgmlType::Q5_1, ActRow::Q8(a)) => {
-            for (o, wr) in rows {
-                *o = unsafe { legacy::q5_1::<I>(wr, &a) };
-            }
-        }
-        (GgmlType::Q8_0, ActRow::Q8(a)) => {
-            for (o, wr) in rows {
-                *o = unsafe { legacy::q8_0::<I>(wr, &a) };
-            }
-        }
-        (GgmlType::Q4_K, ActRow::Q8K(a)) => {
-            for (o, wr) in rows {
-                *o = unsafe { kquants::q4_k::<I>(wr, &a) };
-            }
-        }
-        (GgmlType::Q6_K, ActRow::Q8K(a)) => {
-            for (o, wr) in rows {
-                *o = unsafe { kquants::q6_k::<I>(wr, &a) };
-            }
-        }
+        (GgmlType::Q4_0, ActRow::Q8(a)) => each_row!(legacy::q4_0::<I>, &a),
+        (GgmlType::Q4_1, ActRow::Q8(a)) => each_row!(legacy::q4_1::<I>, &a),
+        (GgmlType::Q5_0, ActRow::Q8(a)) => each_row!(legacy::q5_0::<I>, &a),
+        (GgmlType::Q5_1, ActRow::Q8(a)) => each_row!(legacy::q5_1::<I>, &a),
+        (GgmlType::Q8_0, ActRow::Q8(a)) => each_row!(legacy::q8_0::<I>, &a),
+        (GgmlType::Q4_K, ActRow::Q8K(a)) => each_row!(kquants::q4_k::<I>, &a),
+        (GgmlType::Q6_K, ActRow::Q8K(a)) => each_row!(kquants::q6_k::<I>, &a),
         _ => y.fill(f32::NAN),
     }
 }
