@@ -225,6 +225,28 @@ pub(crate) mod x86 {
 
     use super::SimdElem;
 
+    /// `$f::<E, RS>(args)` over the row groups `r0..r0 + RS` of `rows` rows, RS = 8 until the
+    /// last group (the score kernels keep one accumulator per row in registers).
+    macro_rules! in_row_groups {
+        ($rows:expr, $r0:ident, $f:ident::<$e:ty>($($arg:expr),*)) => {{
+            let mut $r0 = 0;
+            while $r0 < $rows {
+                let rs = ($rows - $r0).min(8);
+                match rs {
+                    8 => $f::<$e, 8>($($arg),*),
+                    7 => $f::<$e, 7>($($arg),*),
+                    6 => $f::<$e, 6>($($arg),*),
+                    5 => $f::<$e, 5>($($arg),*),
+                    4 => $f::<$e, 4>($($arg),*),
+                    3 => $f::<$e, 3>($($arg),*),
+                    2 => $f::<$e, 2>($($arg),*),
+                    _ => $f::<$e, 1>($($arg),*),
+                }
+                $r0 += rs;
+            }
+        }};
+    }
+
     #[inline(always)]
     unsafe fn load16<E: SimdElem>(p: *const E) -> __m512 {
         // SAFETY: callers guarantee 16 readable elements at p and AVX-512 support.
@@ -247,24 +269,8 @@ pub(crate) mod x86 {
         s: &mut [f32],
         ld: usize,
     ) {
-        let mut r0 = 0;
-        while r0 < rows {
-            let rs = (rows - r0).min(8);
-            // SAFETY: bounds were checked by the caller for all rows and blocks.
-            unsafe {
-                match rs {
-                    8 => scores_rows::<E, 8>(q, r0, d, kb, nb, s, ld),
-                    7 => scores_rows::<E, 7>(q, r0, d, kb, nb, s, ld),
-                    6 => scores_rows::<E, 6>(q, r0, d, kb, nb, s, ld),
-                    5 => scores_rows::<E, 5>(q, r0, d, kb, nb, s, ld),
-                    4 => scores_rows::<E, 4>(q, r0, d, kb, nb, s, ld),
-                    3 => scores_rows::<E, 3>(q, r0, d, kb, nb, s, ld),
-                    2 => scores_rows::<E, 2>(q, r0, d, kb, nb, s, ld),
-                    _ => scores_rows::<E, 1>(q, r0, d, kb, nb, s, ld),
-                }
-            }
-            r0 += rs;
-        }
+        // SAFETY: bounds were checked by the caller for all rows and blocks.
+        unsafe { in_row_groups!(rows, r0, scores_rows::<E>(q, r0, d, kb, nb, s, ld)) }
     }
 
     #[inline]
@@ -349,24 +355,8 @@ pub(crate) mod x86 {
         s: &mut [f32],
         ld: usize,
     ) {
-        let mut r0 = 0;
-        while r0 < rows {
-            let rs = (rows - r0).min(8);
-            // SAFETY: bounds were checked by the caller for all rows.
-            unsafe {
-                match rs {
-                    8 => ragged_rows::<E, 8>(q, r0, d, kt, m, s, ld),
-                    7 => ragged_rows::<E, 7>(q, r0, d, kt, m, s, ld),
-                    6 => ragged_rows::<E, 6>(q, r0, d, kt, m, s, ld),
-                    5 => ragged_rows::<E, 5>(q, r0, d, kt, m, s, ld),
-                    4 => ragged_rows::<E, 4>(q, r0, d, kt, m, s, ld),
-                    3 => ragged_rows::<E, 3>(q, r0, d, kt, m, s, ld),
-                    2 => ragged_rows::<E, 2>(q, r0, d, kt, m, s, ld),
-                    _ => ragged_rows::<E, 1>(q, r0, d, kt, m, s, ld),
-                }
-            }
-            r0 += rs;
-        }
+        // SAFETY: bounds were checked by the caller for all rows.
+        unsafe { in_row_groups!(rows, r0, ragged_rows::<E>(q, r0, d, kt, m, s, ld)) }
     }
 
     #[inline]
