@@ -292,3 +292,57 @@ fn vkv_eval_text() -> PathBuf {
     );
     home().join("data/austen/emma.txt")
 }
+
+/// `vkv bench` with a wave cache whose slow tier is a memory-mapped file and whose fast tier
+/// holds one retrieval zone: the report names the fast tier's cluster hit rate (a fraction,
+/// after the decode runs) for that mode and none for dense, whose cache has no tiers.
+#[test]
+fn bench_reports_the_fast_tier_hit_rate() {
+    let dir = tmp("bench");
+    let slow = dir.join("slow");
+    std::fs::create_dir_all(&slow).expect("slow dir");
+    let out_dir = dir.join("out");
+    let kv = format!(
+        "dense;wave:window=16,update=64,seg=256,cache=1,slow={}",
+        slow.display()
+    );
+    let model = smollm();
+    let args = [
+        "bench",
+        "-m",
+        model.to_str().unwrap_or_default(),
+        "--context",
+        "1200",
+        "--only",
+        "tg",
+        "--reps",
+        "1",
+        "--n-gen",
+        "8",
+        "--kv",
+        &kv,
+        "--out",
+        out_dir.to_str().unwrap_or_default(),
+    ];
+    let out = vkv(&home(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).expect("report.json"))
+            .expect("json");
+    let mem = j["memory"].as_array().expect("memory");
+    let rate = |prefix: &str| {
+        mem.iter()
+            .find(|m| m["kv"].as_str().is_some_and(|k| k.starts_with(prefix)))
+            .map(|m| m["fast_tier_hit_rate"].clone())
+    };
+    assert_eq!(rate("dense"), Some(serde_json::Value::Null), "{j}");
+    let w = rate("wave").and_then(|v| v.as_f64());
+    assert!(w.is_some_and(|h| (0.0..=1.0).contains(&h)), "{j}");
+    let md = std::fs::read_to_string(out_dir.join("report.md")).expect("report.md");
+    assert!(md.contains("fast-tier hit rate"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

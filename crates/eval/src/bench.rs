@@ -166,6 +166,11 @@ impl Prepared {
     pub fn memory(&self) -> vkv_kv::MemoryUsage {
         self.kv.memory()
     }
+
+    /// The fast tier's cluster hit rate over the runs so far (wave with a file slow tier).
+    pub fn fast_tier_hit_rate(&self) -> Option<f64> {
+        self.kv.fast_tier_hit_rate()
+    }
 }
 
 #[cfg(test)]

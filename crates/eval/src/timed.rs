@@ -52,6 +52,9 @@ impl KvBackend for TimedKv {
     fn memory(&self) -> MemoryUsage {
         self.inner.memory()
     }
+    fn fast_tier_hit_rate(&self) -> Option<f64> {
+        self.inner.fast_tier_hit_rate()
+    }
 }
 
 /// Peak resident set size of this process in bytes (`VmHWM` of /proc/self/status; None

@@ -57,4 +57,9 @@ pub trait KvBackend: Send {
     fn truncate(&mut self, n: usize) -> Result<()>;
     /// Bytes per tier.
     fn memory(&self) -> MemoryUsage;
+    /// Fraction of retrieved clusters found in the fast tier so far, for backends whose fast
+    /// tier caches a slow one (`None` for the others).
+    fn fast_tier_hit_rate(&self) -> Option<f64> {
+        None
+    }
 }

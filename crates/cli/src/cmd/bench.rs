@@ -75,8 +75,9 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
             bar.set_position(n as u64)
         })?;
         bar.finish_and_clear();
+        let first = memory.len();
         for p in &prepared {
-            memory.push((p.mode().to_string(), depth, p.memory()));
+            memory.push((p.mode().to_string(), depth, p.memory(), None));
         }
         // Blocks alternate: `rounds` × (our reps, then one llama-bench process for as many).
         let rounds = a.rounds.clamp(1, a.reps.max(1));
@@ -105,6 +106,9 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
             }
         }
         bar.finish_and_clear();
+        for (m, p) in memory[first..].iter_mut().zip(&prepared) {
+            m.3 = p.fast_tier_hit_rate();
+        }
     }
     print_table(
         &samples,

@@ -37,7 +37,7 @@ pub fn write(
     samples: &[Sample],
     modes: &[KvMode],
     spec: &BenchSpec,
-    memory: &[(String, usize, MemoryUsage)],
+    memory: &[(String, usize, MemoryUsage, Option<f64>)],
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut names: Vec<String> = modes.iter().map(ToString::to_string).collect();
@@ -51,7 +51,7 @@ pub fn write(
     names.extend(llama);
     let rss = peak_rss_bytes();
     let mut md = format!(
-        "## vkv bench — {}\n\n`{}`\n\nMedians over {} repetitions. pp = prefill {} new tokens at the depth; tg = decode {} tokens at the depth; attention = time inside the KV backend's `attend` (all layers) per decode step. Peak RSS of the vkv process: {}.\n\n| depth | KV | pp tok/s | tg tok/s | attention ms / decode step | KV fast MiB | KV slow MiB | index MiB |\n|---:|---|---:|---:|---:|---:|---:|---:|\n",
+        "## vkv bench — {}\n\n`{}`\n\nMedians over {} repetitions. pp = prefill {} new tokens at the depth; tg = decode {} tokens at the depth; attention = time inside the KV backend's `attend` (all layers) per decode step. Peak RSS of the vkv process: {}.\n\n| depth | KV | pp tok/s | tg tok/s | attention ms / decode step | KV fast MiB | KV slow MiB | index MiB | fast-tier hit rate |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
         cfg["model"].as_str().unwrap_or(""),
         cfg,
         cfg["reps"],
@@ -65,18 +65,17 @@ pub fn write(
             let attn = med(samples, n, d, "tg", |s| {
                 s.attn_secs / s.tokens.max(1) as f64 * 1e3
             });
-            let mem = memory
-                .iter()
-                .find(|(m, dd, _)| m == n && *dd == d)
-                .map(|x| x.2);
+            let entry = memory.iter().find(|(m, dd, _, _)| m == n && *dd == d);
+            let mem = entry.map(|x| x.2);
             md.push_str(&format!(
-                "| {d} | {n} | {} | {} | {} | {} | {} | {} |\n",
+                "| {d} | {n} | {} | {} | {} | {} | {} | {} | {} |\n",
                 cell(med(samples, n, d, "pp", Sample::tps), 1),
                 cell(med(samples, n, d, "tg", Sample::tps), 2),
                 cell(attn, 2),
                 mem.map_or("–".into(), |m| mib(m.fast_bytes)),
                 mem.map_or("–".into(), |m| mib(m.slow_bytes)),
                 mem.map_or("–".into(), |m| mib(m.index_bytes)),
+                cell(entry.and_then(|x| x.3), 2),
             ));
         }
     }
@@ -107,7 +106,7 @@ pub fn write(
         "\nPlots (x: depth in tokens; {}): `bench-pp.png` prefill tok/s, `bench-tg.png` decode tok/s, `bench-attn.png` attention ms per decode step.\n",
         legend.join(", ")
     ));
-    let mem: Vec<serde_json::Value> = memory.iter().map(|(m, d, u)| json!({"kv": m, "depth": d, "fast_bytes": u.fast_bytes, "slow_bytes": u.slow_bytes, "index_bytes": u.index_bytes})).collect();
+    let mem: Vec<serde_json::Value> = memory.iter().map(|(m, d, u, h)| json!({"kv": m, "depth": d, "fast_bytes": u.fast_bytes, "slow_bytes": u.slow_bytes, "index_bytes": u.index_bytes, "fast_tier_hit_rate": h})).collect();
     let j = json!({"config": cfg, "peak_rss_bytes": rss, "memory": mem, "samples": samples});
     std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(&j)?)?;
     std::fs::write(dir.join("report.md"), &md)?;

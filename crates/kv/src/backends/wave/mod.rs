@@ -206,4 +206,9 @@ impl KvBackend for WaveKv {
     fn memory(&self) -> MemoryUsage {
         with!(&self.inner, s => s.memory())
     }
+    fn fast_tier_hit_rate(&self) -> Option<f64> {
+        self.config()
+            .fast_tier()
+            .then(|| self.cache_stats().1.hit_rate())
+    }
 }
