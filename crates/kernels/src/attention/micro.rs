@@ -77,7 +77,7 @@ pub fn scores_portable<E: SimdElem>(
     }
 }
 
-/// Scores of one ragged key block: `m < 16` keys stored dimension-major `kt: [d, m]`
+/// Scores of one ragged key block: `m ≤ 16` keys stored dimension-major `kt: [d, m]`
 /// (`s[r·ld + c] = Σ_i q[r·d + i] · kt[i·m + c]` for `c < m`). Writes 16 columns per row,
 /// the last `16 − m` of them zero (callers leave slack for them).
 pub fn scores_ragged<E: SimdElem>(
@@ -259,7 +259,7 @@ pub(crate) mod x86 {
         }
     }
 
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
     pub(super) unsafe fn scores<E: SimdElem>(
         q: &[f32],
         rows: usize,
@@ -274,7 +274,7 @@ pub(crate) mod x86 {
     }
 
     #[inline]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
     unsafe fn scores_rows<E: SimdElem, const RS: usize>(
         q: &[f32],
         r0: usize,
@@ -314,24 +314,47 @@ pub(crate) mod x86 {
             b += 2;
         }
         if b < nb {
-            let mut acc = [_mm512_setzero_ps(); RS];
             // SAFETY: as above, for the last block.
-            unsafe {
-                let kblk = kp.add(b * 16 * d);
-                for i in 0..d {
-                    let k = load16(kblk.add(i * 16));
-                    for (j, a) in acc.iter_mut().enumerate() {
-                        *a = _mm512_fmadd_ps(_mm512_set1_ps(*qp.add((r0 + j) * d + i)), k, *a);
-                    }
+            unsafe { block_rows::<E, RS>(q, r0, d, kp.add(b * 16 * d), 16, sp.add(b * 16), ld) }
+        }
+    }
+
+    /// Scores of rows `r0..r0 + RS` against one block of `m ≤ 16` keys stored dimension-major
+    /// with stride `m` (a whole block of the blocked layout for `m = 16`, a ragged block
+    /// otherwise), written as 16 columns at `out` (row stride `ld`; columns ≥ `m` get 0).
+    ///
+    /// # Safety
+    /// `q` holds rows `r0..r0 + RS` of `d`; `m·d` elements at `kblk`; 16 writable columns per
+    /// row at `out`; AVX-512 F/BW/VL.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn block_rows<E: SimdElem, const RS: usize>(
+        q: &[f32],
+        r0: usize,
+        d: usize,
+        kblk: *const E,
+        m: usize,
+        out: *mut f32,
+        ld: usize,
+    ) {
+        let k: __mmask16 = ((1u32 << m) - 1) as u16;
+        let qp = q.as_ptr();
+        let mut acc = [_mm512_setzero_ps(); RS];
+        // SAFETY: i < d, c < m (masked), rows r0..r0+RS: the caller's contract.
+        unsafe {
+            for i in 0..d {
+                let kv = load_masked(kblk.add(i * m), k);
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*qp.add((r0 + j) * d + i)), kv, *a);
                 }
-                for (j, a) in acc.iter().enumerate() {
-                    _mm512_storeu_ps(sp.add((r0 + j) * ld + b * 16), *a);
-                }
+            }
+            for (j, a) in acc.iter().enumerate() {
+                _mm512_storeu_ps(out.add((r0 + j) * ld), *a);
             }
         }
     }
 
-    /// `m` (< 16) lanes at `p`, the rest zero.
+    /// `m` (≤ 16) lanes at `p`, the rest zero.
     #[inline(always)]
     unsafe fn load_masked<E: SimdElem>(p: *const E, k: __mmask16) -> __m512 {
         // SAFETY: callers guarantee the `m` unmasked elements at p are readable and AVX-512
@@ -356,35 +379,8 @@ pub(crate) mod x86 {
         ld: usize,
     ) {
         // SAFETY: bounds were checked by the caller for all rows.
-        unsafe { in_row_groups!(rows, r0, ragged_rows::<E>(q, r0, d, kt, m, s, ld)) }
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn ragged_rows<E: SimdElem, const RS: usize>(
-        q: &[f32],
-        r0: usize,
-        d: usize,
-        kt: &[E],
-        m: usize,
-        s: &mut [f32],
-        ld: usize,
-    ) {
-        let k: __mmask16 = ((1u32 << m) - 1) as u16;
-        let (qp, kp, sp) = (q.as_ptr(), kt.as_ptr(), s.as_mut_ptr());
-        let mut acc = [_mm512_setzero_ps(); RS];
-        // SAFETY: i < d, c < m (masked), rows r0..r0+RS: within the caller's bounds.
-        unsafe {
-            for i in 0..d {
-                let kv = load_masked(kp.add(i * m), k);
-                for (j, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*qp.add((r0 + j) * d + i)), kv, *a);
-                }
-            }
-            for (j, a) in acc.iter().enumerate() {
-                _mm512_storeu_ps(sp.add((r0 + j) * ld), *a);
-            }
-        }
+        let (kp, sp) = (kt.as_ptr(), s.as_mut_ptr());
+        unsafe { in_row_groups!(rows, r0, block_rows::<E>(q, r0, d, kp, m, sp, ld)) }
     }
 
     #[target_feature(enable = "avx512f")]
