@@ -2,7 +2,8 @@
 
 use vkv_kernels::Tensor;
 
-use crate::Result;
+use crate::config::AttnConfig;
+use crate::{Error, Result};
 
 /// Which phase a call belongs to: backends index after prefill and answer decode queries from
 /// the index.
@@ -26,6 +27,27 @@ pub struct Qkv<'a> {
     pub k: &'a Tensor,
     /// Values.
     pub v: &'a Tensor,
+}
+
+impl Qkv<'_> {
+    /// The number of new tokens, after checking that q, k and v hold that many tokens' heads
+    /// for `c` (`[n_new, n_q_heads, d]`, `[n_new, n_kv_heads, d]` twice).
+    pub fn n_new(&self, c: &AttnConfig) -> Result<usize> {
+        let (d, hq, hk) = (c.head_dim, c.n_q_heads, c.n_kv_heads);
+        let n_new = self.q.shape().first().copied().unwrap_or(0);
+        if self.q.len() != n_new * hq * d
+            || self.k.len() != n_new * hk * d
+            || self.v.len() != n_new * hk * d
+        {
+            return Err(Error::Shape(format!(
+                "q {:?} k {:?} v {:?} for {hq}/{hk} heads of {d}",
+                self.q.shape(),
+                self.k.shape(),
+                self.v.shape()
+            )));
+        }
+        Ok(n_new)
+    }
 }
 
 /// Bytes held, per memory tier.

@@ -67,18 +67,7 @@ impl<E: SimdElem> Store<E> {
     fn attend(&mut self, layer: usize, qkv: Qkv<'_>) -> Result<Tensor> {
         let c = self.cfg;
         let (d, hq, hk, g) = (c.head_dim, c.n_q_heads, c.n_kv_heads, c.group());
-        let n_new = qkv.q.shape().first().copied().unwrap_or(0);
-        if qkv.q.len() != n_new * hq * d
-            || qkv.k.len() != n_new * hk * d
-            || qkv.v.len() != n_new * hk * d
-        {
-            return Err(Error::Shape(format!(
-                "q {:?} k {:?} v {:?} for {hq}/{hk} heads of {d}",
-                qkv.q.shape(),
-                qkv.k.shape(),
-                qkv.v.shape()
-            )));
-        }
+        let n_new = qkv.n_new(&c)?;
         let ls = self.layers.get_mut(layer).ok_or(Error::Layer(layer))?;
         if ls.len + n_new > c.max_tokens {
             return Err(Error::ContextFull {

@@ -98,19 +98,7 @@ impl<E: WaveElem> WaveStore<E> {
 
     fn check(&self, layer: usize, qkv: &Qkv<'_>) -> Result<usize> {
         let c = &self.attn;
-        let (d, hq, hk) = (c.head_dim, c.n_q_heads, c.n_kv_heads);
-        let n_new = qkv.q.shape().first().copied().unwrap_or(0);
-        if qkv.q.len() != n_new * hq * d
-            || qkv.k.len() != n_new * hk * d
-            || qkv.v.len() != n_new * hk * d
-        {
-            return Err(Error::Shape(format!(
-                "q {:?} k {:?} v {:?} for {hq}/{hk} heads of {d}",
-                qkv.q.shape(),
-                qkv.k.shape(),
-                qkv.v.shape()
-            )));
-        }
+        let n_new = qkv.n_new(c)?;
         if layer >= c.n_layers {
             return Err(Error::Layer(layer));
         }
