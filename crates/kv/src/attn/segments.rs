@@ -41,12 +41,14 @@ pub struct SegmentScratch {
     qs: Vec<f32>,
     s: Vec<f32>,
     o: Vec<f32>,
+    /// Per query head: the running max and the softmax sum.
+    ml: Vec<(f32, f32)>,
 }
 
 impl SegmentScratch {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.qs.capacity() + self.s.capacity() + self.o.capacity()) * 4
+        (self.qs.capacity() + self.s.capacity() + self.o.capacity() + 2 * self.ml.capacity()) * 4
     }
 }
 
@@ -138,12 +140,11 @@ pub fn attend_segments<E: SimdElem>(
         }
         pos += seg.n;
     }
-    let mut m = vec![0.0f32; g];
-    let mut l = vec![0.0f32; g];
+    sc.ml.clear();
     for h in 0..g {
         let row = &mut sc.s[h * ld..h * ld + total];
-        m[h] = super::reduce::max(row);
-        l[h] = micro::exp2_inplace(row, m[h]);
+        let m = super::reduce::max(row);
+        sc.ml.push((m, micro::exp2_inplace(row, m)));
     }
     sc.o.clear();
     sc.o.resize(g * d, 0.0);
@@ -168,15 +169,15 @@ pub fn attend_segments<E: SimdElem>(
         }
         pos += seg.n;
     }
-    for h in 0..g {
-        let inv = 1.0 / l[h];
+    for (h, &(m, l)) in sc.ml.iter().enumerate() {
+        let inv = 1.0 / l;
         for (y, x) in out[h * d..(h + 1) * d]
             .iter_mut()
             .zip(&sc.o[h * d..(h + 1) * d])
         {
             *y = x * inv;
         }
-        lse[h] = (m[h] + l[h].log2()) * std::f32::consts::LN_2;
+        lse[h] = (m + l.log2()) * std::f32::consts::LN_2;
     }
     Ok(())
 }

@@ -33,6 +33,9 @@ pub struct WeightedScratch<E> {
     w: Vec<f32>,
     rows: Vec<E>,
     acc: Vec<f32>,
+    /// Per query head: the weights' denominator and their max (base 2).
+    den: Vec<f32>,
+    m2: Vec<f32>,
 }
 
 impl<E> Default for WeightedScratch<E> {
@@ -41,6 +44,8 @@ impl<E> Default for WeightedScratch<E> {
             w: Vec::new(),
             rows: Vec::new(),
             acc: Vec::new(),
+            den: Vec::new(),
+            m2: Vec::new(),
         }
     }
 }
@@ -48,7 +53,7 @@ impl<E> Default for WeightedScratch<E> {
 impl<E> WeightedScratch<E> {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.w.capacity() + self.acc.capacity()) * 4
+        (self.w.capacity() + self.acc.capacity() + self.den.capacity() + self.m2.capacity()) * 4
             + self.rows.capacity() * std::mem::size_of::<E>()
     }
 }
@@ -95,8 +100,11 @@ pub fn weighted_attend_scored<E: SimdElem>(
     let c2 = scale * std::f32::consts::LOG2_E;
     ws.w.clear();
     ws.w.resize(g * k, 0.0);
-    let mut den = vec![0.0f32; g];
-    let mut m2 = vec![f32::NEG_INFINITY; g];
+    ws.den.clear();
+    ws.den.resize(g, 0.0);
+    ws.m2.clear();
+    ws.m2.resize(g, f32::NEG_INFINITY);
+    let (den, m2) = (&mut ws.den, &mut ws.m2);
     for h in 0..g {
         let row = &sc.raw[h * sc.ld..];
         let wh = &mut ws.w[h * k..(h + 1) * k];
