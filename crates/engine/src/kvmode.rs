@@ -214,24 +214,13 @@ mod tests {
                     tensor(&[n, 2, 16], 1.0 + l as f32)?,
                     tensor(&[n, 2, 16], 2.0 + l as f32)?,
                 );
-                own.attend(
-                    l,
-                    Qkv {
-                        q: &q,
-                        k: &k,
-                        v: &v,
-                    },
-                    Phase::Prefill,
-                )?;
-                base.attend(
-                    l,
-                    Qkv {
-                        q: &q,
-                        k: &k,
-                        v: &v,
-                    },
-                    Phase::Prefill,
-                )?;
+                let qkv = Qkv {
+                    q: &q,
+                    k: &k,
+                    v: &v,
+                };
+                own.attend(l, qkv, Phase::Prefill)?;
+                base.attend(l, qkv, Phase::Prefill)?;
             }
             let mut forked = mode.fork(&cfg, cap, &base)?;
             own.finish_prefill()?;
