@@ -247,6 +247,31 @@ pub(crate) mod x86 {
         }};
     }
 
+    /// Long streams (centroid tables, dense key tiles, value rows) are prefetched this many
+    /// bytes ahead of use. Left to the hardware prefetchers, which stop at every 4 KiB page and
+    /// restart at each switch between the key and value streams, a stream from DRAM ran at
+    /// ~6 GB/s per thread on the development VM, against ~15 GB/s with software prefetch.
+    const PREFETCH_BYTES: usize = 8192;
+
+    /// Streams shorter than this many bytes are not prefetched: a short stream is usually one
+    /// of many scattered records (a cluster's keys), whose callers prefetch the next record
+    /// themselves; reading past it would only waste bandwidth.
+    const PREFETCH_MIN_BYTES: usize = 16384;
+
+    /// Prefetch the `bytes` (a multiple of 64, possibly 0) starting at `p + off` into L1.
+    /// The address may lie past the end of the caller's slice: a prefetch never faults and
+    /// reads nothing architecturally, and `wrapping_add` keeps the pointer arithmetic defined.
+    #[inline(always)]
+    fn prefetch_lines<E>(p: *const E, off_bytes: usize, bytes: usize) {
+        let base = (p as *const i8).wrapping_add(off_bytes);
+        let mut b = 0;
+        while b < bytes {
+            // SAFETY: see above; SSE is part of the x86-64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(b)) };
+            b += 64;
+        }
+    }
+
     #[inline(always)]
     unsafe fn load16<E: SimdElem>(p: *const E) -> __m512 {
         // SAFETY: callers guarantee 16 readable elements at p and AVX-512 support.
@@ -288,6 +313,14 @@ pub(crate) mod x86 {
         let kp = kb.as_ptr();
         let sp = s.as_mut_ptr();
         let mut b = 0;
+        // A pass reads 32·d elements; its i-th step prefetches its share of the pass that
+        // starts PREFETCH_BYTES ahead (one line per step for f16, two for f32).
+        let size = std::mem::size_of::<E>();
+        let pf_step = if nb * 16 * d * size >= PREFETCH_MIN_BYTES {
+            32 * size
+        } else {
+            0
+        };
         // Two key blocks per pass: each broadcast query element feeds 2·RS FMAs, so the loop is
         // FMA-bound rather than bound by the load ports (one broadcast per FMA with one block).
         while b + 2 <= nb {
@@ -298,6 +331,7 @@ pub(crate) mod x86 {
                 let kb0 = kp.add(b * 16 * d);
                 let kb1 = kp.add((b + 1) * 16 * d);
                 for i in 0..d {
+                    prefetch_lines(kb0, PREFETCH_BYTES + i * pf_step, pf_step);
                     let k0 = load16(kb0.add(i * 16));
                     let k1 = load16(kb1.add(i * 16));
                     for j in 0..RS {
@@ -423,6 +457,13 @@ pub(crate) mod x86 {
     ) {
         let d = DV * 16;
         let (pp, vp, op) = (p.as_ptr(), v.as_ptr(), o.as_mut_ptr());
+        // Each value row prefetches the row PREFETCH_BYTES ahead (long streams only).
+        let row = d * std::mem::size_of::<E>();
+        let pf_row = if kt * row >= PREFETCH_MIN_BYTES {
+            row
+        } else {
+            0
+        };
         let mut acc = [[_mm512_setzero_ps(); DV]; RB];
         // SAFETY: rows r0..r0+RB < rows, j < kt, c < DV: all within the checked bounds.
         unsafe {
@@ -432,6 +473,7 @@ pub(crate) mod x86 {
                 }
             }
             for j in 0..kt {
+                prefetch_lines(vp, PREFETCH_BYTES + j * row, pf_row);
                 let mut vr = [_mm512_setzero_ps(); DV];
                 for (c, x) in vr.iter_mut().enumerate() {
                     *x = load16(vp.add(j * d + c * 16));
