@@ -5,9 +5,11 @@
 //! of whole clusters in the fast tier (anonymous RAM) absorbs the retrieval zone's reuse across
 //! decode steps. [`tiered`] puts them together for one (layer, kv head).
 //!
+//! - [`advice`]: rate-limits the OS read-ahead hints for mapped records.
 //! - [`pod`]: the plain-old-data element types whose bytes are read in place from files.
 //! - [`lru`]: an O(1) intrusive LRU list over cluster ids.
 
+pub mod advice;
 pub mod cache;
 pub mod lru;
 pub mod pod;

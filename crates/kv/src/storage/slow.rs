@@ -146,6 +146,9 @@ pub struct SlowStore<E> {
     chunks: Vec<Chunk<E>>,
     bases: Vec<usize>,
     len: usize,
+    /// Bumped by every push and truncate: what a cluster id's record range means changes.
+    generation: u64,
+    mapped: usize,
 }
 
 impl<E> Default for SlowStore<E> {
@@ -154,6 +157,8 @@ impl<E> Default for SlowStore<E> {
             chunks: Vec::new(),
             bases: Vec::new(),
             len: 0,
+            generation: 0,
+            mapped: 0,
         }
     }
 }
@@ -163,7 +168,19 @@ impl<E: Pod> SlowStore<E> {
     pub fn push(&mut self, c: Chunk<E>) {
         self.bases.push(self.len);
         self.len += c.len();
+        self.mapped += c.is_mapped() as usize;
         self.chunks.push(c);
+        self.generation += 1;
+    }
+
+    /// Changes whenever chunks are added or removed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// True when some chunk is a mapped file range.
+    pub fn has_mapped(&self) -> bool {
+        self.mapped > 0
     }
 
     /// Elements held.
@@ -230,6 +247,8 @@ impl<E: Pod> SlowStore<E> {
         self.chunks.truncate(k);
         self.bases.truncate(k);
         self.len = n;
+        self.mapped = self.chunks.iter().filter(|c| c.is_mapped()).count();
+        self.generation += 1;
         Ok(())
     }
 
@@ -263,10 +282,14 @@ mod tests {
         assert!(s.get(2, 2).is_err(), "a range across chunks is refused");
         assert_eq!(s.get(1504, 1)?, &[6.0]);
         assert_eq!(s.bytes(), (12, 1502 * 4));
+        assert!(s.has_mapped());
         s.prefetch(5, 100);
+        let g = s.generation();
         assert!(s.truncate(4).is_err());
+        assert_eq!(s.generation(), g, "a refused truncate changes nothing");
         s.truncate(3)?;
         assert_eq!((s.len(), s.chunks().len()), (3, 1));
+        assert!(!s.has_mapped() && s.generation() > g);
         assert!(s.get(3, 1).is_err());
         Ok(())
     }
