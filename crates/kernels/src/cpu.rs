@@ -60,19 +60,25 @@ pub fn n_threads() -> usize {
 /// prefetchers cannot guess, such as the next of several randomly placed cluster records.
 #[inline]
 pub fn prefetch<T>(s: &[T]) {
+    prefetch_range(s.as_ptr() as *const u8, std::mem::size_of_val(s));
+}
+
+/// [`prefetch`] of the `bytes` bytes at `p`, one hint per 64-byte line. The range may run past
+/// the caller's allocation (the kernels prefetch a stream ahead into whatever follows it): a
+/// prefetch never faults and reads nothing architecturally, and the address arithmetic wraps
+/// (`wrapping_add`), so no out-of-bounds pointer is ever formed with `add`.
+#[inline(always)]
+pub fn prefetch_range(p: *const u8, bytes: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let p = s.as_ptr() as *const i8;
-        let bytes = std::mem::size_of_val(s);
         let mut off = 0;
         while off < bytes {
-            // SAFETY: prefetch never faults and reads nothing architecturally; the address is
-            // inside `s` (SSE is part of the x86-64 baseline).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off)) };
+            // SAFETY: see above; SSE is part of the x86-64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off) as *const i8) };
             off += 64;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = s;
+    let _ = (p, bytes);
 }

@@ -258,18 +258,11 @@ pub(crate) mod x86 {
     /// themselves; reading past it would only waste bandwidth.
     const PREFETCH_MIN_BYTES: usize = 16384;
 
-    /// Prefetch the `bytes` (a multiple of 64, possibly 0) starting at `p + off` into L1.
-    /// The address may lie past the end of the caller's slice: a prefetch never faults and
-    /// reads nothing architecturally, and `wrapping_add` keeps the pointer arithmetic defined.
+    /// Prefetch `bytes` bytes at `off_bytes` past `p` (possibly past the caller's slice: see
+    /// [`crate::cpu::prefetch_range`]).
     #[inline(always)]
-    fn prefetch_lines<E>(p: *const E, off_bytes: usize, bytes: usize) {
-        let base = (p as *const i8).wrapping_add(off_bytes);
-        let mut b = 0;
-        while b < bytes {
-            // SAFETY: see above; SSE is part of the x86-64 baseline.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(b)) };
-            b += 64;
-        }
+    fn prefetch_ahead<E>(p: *const E, off_bytes: usize, bytes: usize) {
+        crate::cpu::prefetch_range((p as *const u8).wrapping_add(off_bytes), bytes);
     }
 
     #[inline(always)]
@@ -314,9 +307,10 @@ pub(crate) mod x86 {
         let sp = s.as_mut_ptr();
         let mut b = 0;
         // A pass reads 32·d elements; its i-th step prefetches its share of the pass that
-        // starts PREFETCH_BYTES ahead (one line per step for f16, two for f32).
+        // starts PREFETCH_BYTES ahead (one line per step for f16, two for f32). Only the first
+        // row group prefetches: the later ones find the keys in cache.
         let size = std::mem::size_of::<E>();
-        let pf_step = if nb * 16 * d * size >= PREFETCH_MIN_BYTES {
+        let pf_step = if r0 == 0 && nb * 16 * d * size >= PREFETCH_MIN_BYTES {
             32 * size
         } else {
             0
@@ -331,7 +325,7 @@ pub(crate) mod x86 {
                 let kb0 = kp.add(b * 16 * d);
                 let kb1 = kp.add((b + 1) * 16 * d);
                 for i in 0..d {
-                    prefetch_lines(kb0, PREFETCH_BYTES + i * pf_step, pf_step);
+                    prefetch_ahead(kb0, PREFETCH_BYTES + i * pf_step, pf_step);
                     let k0 = load16(kb0.add(i * 16));
                     let k1 = load16(kb1.add(i * 16));
                     for j in 0..RS {
@@ -457,9 +451,10 @@ pub(crate) mod x86 {
     ) {
         let d = DV * 16;
         let (pp, vp, op) = (p.as_ptr(), v.as_ptr(), o.as_mut_ptr());
-        // Each value row prefetches the row PREFETCH_BYTES ahead (long streams only).
+        // Each value row prefetches the row PREFETCH_BYTES ahead (long streams, first row
+        // group only: the later groups find the values in cache).
         let row = d * std::mem::size_of::<E>();
-        let pf_row = if kt * row >= PREFETCH_MIN_BYTES {
+        let pf_row = if r0 == 0 && kt * row >= PREFETCH_MIN_BYTES {
             row
         } else {
             0
@@ -473,7 +468,7 @@ pub(crate) mod x86 {
                 }
             }
             for j in 0..kt {
-                prefetch_lines(vp, PREFETCH_BYTES + j * row, pf_row);
+                prefetch_ahead(vp, PREFETCH_BYTES + j * row, pf_row);
                 let mut vr = [_mm512_setzero_ps(); DV];
                 for (c, x) in vr.iter_mut().enumerate() {
                     *x = load16(vp.add(j * d + c * 16));

@@ -148,7 +148,6 @@ pub struct SlowStore<E> {
     len: usize,
     /// Bumped by every push and truncate: what a cluster id's record range means changes.
     generation: u64,
-    mapped: usize,
 }
 
 impl<E> Default for SlowStore<E> {
@@ -158,7 +157,6 @@ impl<E> Default for SlowStore<E> {
             bases: Vec::new(),
             len: 0,
             generation: 0,
-            mapped: 0,
         }
     }
 }
@@ -168,7 +166,6 @@ impl<E: Pod> SlowStore<E> {
     pub fn push(&mut self, c: Chunk<E>) {
         self.bases.push(self.len);
         self.len += c.len();
-        self.mapped += c.is_mapped() as usize;
         self.chunks.push(c);
         self.generation += 1;
     }
@@ -180,7 +177,7 @@ impl<E: Pod> SlowStore<E> {
 
     /// True when some chunk is a mapped file range.
     pub fn has_mapped(&self) -> bool {
-        self.mapped > 0
+        self.chunks.iter().any(Chunk::is_mapped)
     }
 
     /// Elements held.
@@ -247,7 +244,6 @@ impl<E: Pod> SlowStore<E> {
         self.chunks.truncate(k);
         self.bases.truncate(k);
         self.len = n;
-        self.mapped = self.chunks.iter().filter(|c| c.is_mapped()).count();
         self.generation += 1;
         Ok(())
     }
