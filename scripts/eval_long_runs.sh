@@ -30,14 +30,18 @@ step kl-32k       eval kl $M --text austen/emma --context 32000 --steps 128 --kv
 fi
 step ruler-8k     eval ruler $M --context 8192 --kv "dense;$SPEC;$R10"
 step niah-32k     eval niah $M --context 32000 --tasks passkey --kv "dense;$SPEC;$R10"
-step ruler-16k    eval ruler $M --context 16384 --kv "dense;$SPEC;$R10"
 # The candidate default that answered the one 32K pass key r = 0.1 misses (docs/EVAL.md): half
-# the cluster size at the same token budget. Same run directories: only its cells run.
+# the cluster size at the same token budget. Same run directories: only its cells run. Its
+# evidence comes first (KL at 8K/16K, the 32K grid, RULER 8K), then RULER 16K with every
+# candidate beside dense (one prefill per prompt serves all modes).
 CS8="wave:r=0.1,cs=8"
+step kl-cs8       eval kl $M --text austen/emma --context 8192,16384 --steps 128 --kv "$R10;$CS8"
 step niah-32k-cs8 eval niah $M --context 32000 --tasks passkey --kv "$CS8"
 step ruler-8k-cs8 eval ruler $M --context 8192 --kv "$CS8"
-step ruler-32k    eval ruler $M --context 32000
+step kl-32k-cs8   eval kl $M --text austen/emma --context 32000 --steps 128 --kv "$R10;$CS8"
+step ruler-16k    eval ruler $M --context 16384 --kv "dense;$SPEC;$R10;$CS8"
+step ruler-32k    eval ruler $M --context 32000 --kv "dense;$R10;$CS8"
 # Finished earlier (the KL sweep at 8K/16K, the 8K/16K needle grids for dense and the spec's
 # budget, RULER 4K): re-running a grid only rewrites its report.
-step niah-all    eval niah $M --context 4096,8192,16384,32000 --tasks passkey --kv "dense;$SPEC;$R10" --report-only
-step ruler-all   eval ruler $M --context 4096,8192,16384,32000 --kv "dense;$SPEC;$R10" --report-only
+step niah-all    eval niah $M --context 4096,8192,16384,32000 --tasks passkey --kv "dense;$SPEC;$R10;$CS8" --report-only
+step ruler-all   eval ruler $M --context 4096,8192,16384,32000 --kv "dense;$SPEC;$R10;$CS8" --report-only
