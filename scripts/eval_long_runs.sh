@@ -37,6 +37,8 @@ step niah-32k     eval niah $M --context 32000 --tasks passkey --kv "dense;$SPEC
 CS8="wave:r=0.1,cs=8"
 step kl-cs8       eval kl $M --text austen/emma --context 8192,16384 --steps 128 --kv "$R10;$CS8"
 step niah-32k-cs8 eval niah $M --context 32000 --tasks passkey --kv "$CS8"
+step niah-16k-cs8 eval niah $M --context 16384 --tasks passkey --kv "$CS8"
+step niah-8k-cs8  eval niah $M --context 8192 --depths $DEPTHS10 --samples 1 --tasks passkey --kv "$CS8"
 step ruler-8k-cs8 eval ruler $M --context 8192 --kv "$CS8"
 step kl-32k-cs8   eval kl $M --text austen/emma --context 32000 --steps 128 --kv "$R10;$CS8"
 step ruler-16k    eval ruler $M --context 16384 --kv "dense;$SPEC;$R10;$CS8"
