@@ -200,7 +200,9 @@ fn kl_runs_on_real_text() {
     let ph = dir.join("home");
     let text = vkv_eval_text();
     let model = smollm();
-    let knobs = "window=16,update=64,seg=256";
+    // The paper's 16-token clusters (the default is 8): the numbers above were measured with
+    // them, and at 8 tokens full retrieval flips one near-tie argmax of 12 (KL still 0.003).
+    let knobs = "window=16,update=64,seg=256,cs=16";
     let kv = format!("wave:{knobs},r=1,e=0;wave:{knobs},r=0.018");
     let run = |name: &str| {
         let out_dir = dir.join(name);
