@@ -1,9 +1,11 @@
 //! Attention time per decode step, dense vs wave, on synthetic KV shaped like qwen2.5-0.5b
-//! (24 layers, 14 query / 2 kv heads, d = 64).
+//! (24 layers, 14 query / 2 kv heads, d = 64; `--kv-heads 1` for an MQA shape with 7 query
+//! heads, where one (layer, kv head) is all the work of a step).
 //!
 //! ```text
 //! cargo run --release -p vkv-kv --example wave_bench -- [--ctx 8192,16384,32768] [--steps 32]
 //!     [--wave wave:r=0.1,e=0.232,cache=3] [--f32] [--wave-only] [--cache-dir DIR]
+//!     [--kv-heads 2]
 //! ```
 //! For each context: fill both backends with the same prompt K/V (`push_kv`: no O(n²)
 //! prefill), build the wave index (timed), then decode `steps` tokens through all layers and
@@ -21,8 +23,8 @@ use vkv_kernels::Tensor;
 use vkv_kv::{AttnConfig, DenseKv, KvBackend, KvDtype, Phase, Qkv, WaveConfig, WaveKv};
 
 const LAYERS: usize = 24;
-const HQ: usize = 14;
-const HK: usize = 2;
+/// Query heads per kv head.
+const G: usize = 7;
 const D: usize = 64;
 
 struct Rng(u64);
@@ -51,21 +53,22 @@ fn rope(x: &mut [f32], pos: usize) {
     }
 }
 
-/// One layer's data: prompt K/V `[n, HK, D]`, and per decode step q `[HQ, D]`, k, v `[HK, D]`.
+/// One layer's data: prompt K/V `[n, hk, D]`, and per decode step q `[G·hk, D]`, k, v `[hk, D]`.
 struct LayerData {
     k: Vec<f32>,
     v: Vec<f32>,
     steps: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)>,
 }
 
-fn layer_data(n: usize, steps: usize, seed: u64) -> LayerData {
+fn layer_data(n: usize, steps: usize, seed: u64, hk: usize) -> LayerData {
+    let hq = G * hk;
     let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let amp: Vec<f32> = (0..D)
         .map(|i| 0.15 + 0.85 * (i % (D / 2)) as f32 / (D / 2 - 1) as f32)
         .collect();
-    let (mut k, mut v) = (vec![0.0f32; n * HK * D], vec![0.0f32; n * HK * D]);
+    let (mut k, mut v) = (vec![0.0f32; n * hk * D], vec![0.0f32; n * hk * D]);
     let mut heads = Vec::new();
-    for h in 0..HK {
+    for h in 0..hk {
         let topics: Vec<f32> = (0..256 * D).map(|_| r.g()).collect();
         let mut bias: Vec<f32> = (0..D).map(|_| 0.5 * r.g()).collect();
         bias[D / 2 - 2] += 8.0;
@@ -80,13 +83,13 @@ fn layer_data(n: usize, steps: usize, seed: u64) -> LayerData {
             }
             left -= 1;
             topic_at[t] = topic as u16;
-            let row = &mut k[(t * HK + h) * D..(t * HK + h + 1) * D];
+            let row = &mut k[(t * hk + h) * D..(t * hk + h + 1) * D];
             for i in 0..D {
                 drift[i] = 0.99 * drift[i] + 0.15 * r.g();
                 row[i] = bias[i] + amp[i] * (topics[topic * D + i] + drift[i] + 0.6 * r.g());
             }
             rope(row, t);
-            for x in &mut v[(t * HK + h) * D..(t * HK + h + 1) * D] {
+            for x in &mut v[(t * hk + h) * D..(t * hk + h + 1) * D] {
                 *x = r.g();
             }
         }
@@ -94,16 +97,16 @@ fn layer_data(n: usize, steps: usize, seed: u64) -> LayerData {
     }
     let qbias: Vec<f32> = (0..D).map(|_| 0.6 * r.g()).collect();
     let mut out = Vec::new();
-    let mut targets = [0usize; HK];
+    let mut targets = vec![0usize; hk];
     for s in 0..steps {
         let pos = n + s;
-        let mut q = vec![0.0f32; HQ * D];
+        let mut q = vec![0.0f32; hq * D];
         for (h, (topics, topic_at)) in heads.iter().enumerate() {
             if s % 4 == 0 {
                 targets[h] = topic_at[(r.u() * n as f32) as usize % n] as usize;
             }
-            for j in 0..HQ / HK {
-                let row = &mut q[(h * HQ / HK + j) * D..(h * HQ / HK + j + 1) * D];
+            for j in 0..G {
+                let row = &mut q[(h * G + j) * D..(h * G + j + 1) * D];
                 for i in 0..D {
                     row[i] =
                         2.5 * amp[i] * (1.2 * topics[targets[h] * D + i] + 0.4 * r.g()) + qbias[i];
@@ -111,8 +114,8 @@ fn layer_data(n: usize, steps: usize, seed: u64) -> LayerData {
                 rope(row, pos);
             }
         }
-        let kn: Vec<f32> = (0..HK * D).map(|_| r.g()).collect();
-        let vn: Vec<f32> = (0..HK * D).map(|_| r.g()).collect();
+        let kn: Vec<f32> = (0..hk * D).map(|_| r.g()).collect();
+        let vn: Vec<f32> = (0..hk * D).map(|_| r.g()).collect();
         out.push((q, kn, vn));
     }
     LayerData { k, v, steps: out }
@@ -146,6 +149,7 @@ fn step(
     kv: &mut dyn KvBackend,
     data: &[LayerData],
     s: usize,
+    hk: usize,
 ) -> vkv_kv::Result<(f64, f64, Vec<f32>)> {
     let mut dt = 0.0;
     let c0 = cpu_secs();
@@ -153,9 +157,9 @@ fn step(
     for (l, ld) in data.iter().enumerate() {
         let (q, k, v) = &ld.steps[s];
         let (q, k, v) = (
-            Tensor::from_vec(&[1, HQ, D], q.clone())?,
-            Tensor::from_vec(&[1, HK, D], k.clone())?,
-            Tensor::from_vec(&[1, HK, D], v.clone())?,
+            Tensor::from_vec(&[1, G * hk, D], q.clone())?,
+            Tensor::from_vec(&[1, hk, D], k.clone())?,
+            Tensor::from_vec(&[1, hk, D], v.clone())?,
         );
         let t0 = Instant::now();
         let y = kv.attend(
@@ -187,23 +191,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
     let steps: usize = arg("--steps").map_or(Ok(32), |s| s.parse())?;
+    let hk: usize = arg("--kv-heads").map_or(Ok(2), |s| s.parse())?;
+    let hq = G * hk;
     let wave_cfg = WaveConfig::from_kv_str(&arg("--wave").unwrap_or_else(|| "wave".into()))?;
     let dtype = if args.iter().any(|a| a == "--f32") {
         KvDtype::F32
     } else {
         KvDtype::F16
     };
-    println!("wave_bench: {LAYERS} layers, {HQ}/{HK} heads, d={D}, {dtype:?} KV, {steps} decode steps, {} threads, {}", rayon::current_num_threads(), wave_cfg.to_kv_string());
+    println!("wave_bench: {LAYERS} layers, {hq}/{hk} heads, d={D}, {dtype:?} KV, {steps} decode steps, {} threads, {}", rayon::current_num_threads(), wave_cfg.to_kv_string());
     println!("| context | dense ms/step (wall, median) | wave ms/step | dense/wave | CPU ms/step dense / wave (mean) | dense/wave (CPU) | index build (or load) s | fast-tier hit rate (clusters / tokens) | wave−dense rel. L2 (sanity) |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for &n in &ctxs {
         let data: Vec<LayerData> = (0..LAYERS)
-            .map(|l| layer_data(n, steps + 2, 1000 + l as u64))
+            .map(|l| layer_data(n, steps + 2, 1000 + l as u64, hk))
             .collect();
         let attn = AttnConfig {
             n_layers: LAYERS,
-            n_q_heads: HQ,
-            n_kv_heads: HK,
+            n_q_heads: hq,
+            n_kv_heads: hk,
             head_dim: D,
             max_tokens: n + steps + 2,
         };
@@ -213,8 +219,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         // With --cache-dir, the indexed context is built once, saved, and loaded by later runs
         // (with this run's budgets and fast-tier size): the build column then shows the load.
-        let saved = arg("--cache-dir")
-            .map(|d| std::path::PathBuf::from(d).join(format!("wave-{n}-{dtype:?}.ctx")));
+        let saved = arg("--cache-dir").map(|d| {
+            let shape = if hk == 2 {
+                String::new()
+            } else {
+                format!("-hk{hk}")
+            };
+            std::path::PathBuf::from(d).join(format!("wave-{n}-{dtype:?}{shape}.ctx"))
+        });
         let t0 = Instant::now();
         let mut wave = match &saved {
             Some(p) if p.exists() => WaveKv::load(p, &wave_cfg, Some(attn.max_tokens))?,
@@ -236,11 +248,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (mut td, mut tw, mut err) = (Vec::new(), Vec::new(), 0.0);
         let (mut cd, mut cw) = (0.0, 0.0);
         for s in 0..steps {
-            let (t, c, yw) = step(&mut wave, &data, s)?;
+            let (t, c, yw) = step(&mut wave, &data, s, hk)?;
             tw.push(t);
             cw += c / steps as f64;
             if !wave_only {
-                let (t, c, yd) = step(&mut dense, &data, s)?;
+                let (t, c, yd) = step(&mut dense, &data, s, hk)?;
                 td.push(t);
                 cd += c / steps as f64;
                 let num: f64 = yw
