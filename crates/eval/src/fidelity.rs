@@ -162,14 +162,14 @@ fn topk_mass(scores: &[f32], k: usize) -> f64 {
 /// The backend under test: a [`WaveKv`] kept concrete (it reports its LSE and the positions it
 /// read), or any mode behind the trait.
 enum Under {
-    Wave(WaveKv),
+    Wave(Box<WaveKv>),
     Other(Box<dyn KvBackend>),
 }
 
 impl Under {
     fn kv(&mut self) -> &mut dyn KvBackend {
         match self {
-            Self::Wave(w) => w,
+            Self::Wave(w) => w.as_mut(),
             Self::Other(b) => b.as_mut(),
         }
     }
@@ -196,7 +196,11 @@ pub fn compare(
     let mut sub = cfg.clone();
     sub.n_layers = rec.records.len();
     let mut under = match mode {
-        KvMode::Wave(w) => Under::Wave(WaveKv::new(sub.attn(n_total), w.clone(), KvDtype::F16)?),
+        KvMode::Wave(w) => Under::Wave(Box::new(WaveKv::new(
+            sub.attn(n_total),
+            w.clone(),
+            KvDtype::F16,
+        )?)),
         KvMode::Dense(_) => Under::Other(mode.build(&sub, n_total)?),
     };
     let mut t0 = 0;

@@ -95,7 +95,7 @@ impl GgmlType {
     /// Bytes of a row of `n` elements, or an error when `n` is not a whole number of blocks.
     pub fn row_bytes(self, n: usize) -> Result<usize> {
         let bs = self.block_size();
-        if n % bs != 0 {
+        if !n.is_multiple_of(bs) {
             return Err(Error::Shape(format!(
                 "row of {n} elements is not a multiple of the {self:?} block size {bs}"
             )));

@@ -62,7 +62,7 @@ impl Tensor {
     /// The shape as (rows, cols) where cols is the last dimension.
     pub fn dims2(&self) -> (usize, usize) {
         let cols = self.shape.last().copied().unwrap_or(1);
-        (if cols == 0 { 0 } else { self.len() / cols }, cols)
+        (self.len().checked_div(cols).unwrap_or(0), cols)
     }
 
     /// Host elements.

@@ -1,7 +1,9 @@
 use vkv_model::gguf::GgufFile;
 use vkv_model::*;
 fn main() -> Result<()> {
-    let path = std::env::args().nth(1).unwrap();
+    let path = std::env::args()
+        .nth(1)
+        .ok_or_else(|| Error::Config("usage: smoke MODEL.gguf".into()))?;
     let g = GgufFile::open(std::path::Path::new(&path))?;
     for (k, v) in g.metadata() {
         let s = format!("{v:?}");
@@ -21,24 +23,23 @@ fn main() -> Result<()> {
         weights: w,
     };
     println!("load {:?}", t0.elapsed());
-    let vocab: Vec<String> = g
+    let names = g
         .get("tokenizer.ggml.tokens")
-        .unwrap()
-        .as_array()
-        .unwrap()
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| Error::Config("no tokenizer.ggml.tokens".into()))?;
+    let vocab: Vec<String> = names
         .iter()
-        .map(|v| v.as_str().unwrap().to_string())
+        .map(|v| v.as_str().unwrap_or_default().to_string())
         .collect();
     let toks: Vec<u32> = ["The", "Ġcapital", "Ġof", "ĠFrance", "Ġis"]
         .iter()
-        .map(|w| vocab.iter().position(|s| s == w).unwrap() as u32)
+        .filter_map(|w| vocab.iter().position(|s| s == w).map(|i| i as u32))
         .collect();
     println!("toks {toks:?}");
     let mut kv = vkv_kv::DenseKv::new(c.attn(4096), vkv_kv::KvDtype::F16)?;
     let t0 = std::time::Instant::now();
     let lg = m.forward(&toks, &mut kv, vkv_kv::Phase::Prefill, Logits::All)?;
     println!("fwd {:?}", t0.elapsed());
-    let names = g.get("tokenizer.ggml.tokens").unwrap().as_array().unwrap();
     for i in 0..toks.len() {
         let r = lg.row(i)?;
         let a = vkv_kernels::ops::argmax(r);

@@ -79,10 +79,7 @@ impl ModelConfig {
         let head_dim = g
             .get(&key("attention.key_length"))
             .and_then(|v| v.as_u64())
-            .map_or_else(
-                || if n_heads == 0 { 0 } else { hidden / n_heads },
-                |v| v as usize,
-            );
+            .map_or_else(|| hidden.checked_div(n_heads).unwrap_or(0), |v| v as usize);
         let vocab = g
             .tensor_info("token_embd.weight")
             .and_then(|t| t.dims.get(1).copied())
@@ -117,9 +114,9 @@ impl ModelConfig {
         let ok = self.n_layers > 0
             && self.n_heads > 0
             && self.n_kv_heads > 0
-            && self.n_heads % self.n_kv_heads == 0
+            && self.n_heads.is_multiple_of(self.n_kv_heads)
             && self.head_dim > 0
-            && self.head_dim % 2 == 0
+            && self.head_dim.is_multiple_of(2)
             && self.hidden > 0
             && self.ffn > 0
             && self.vocab > 0;

@@ -216,7 +216,7 @@ fn config_from_json(
         ffn: need("intermediate_size")?,
         n_heads,
         n_kv_heads: u("num_key_value_heads").unwrap_or(n_heads),
-        head_dim: u("head_dim").unwrap_or(if n_heads == 0 { 0 } else { hidden / n_heads }),
+        head_dim: u("head_dim").unwrap_or(hidden.checked_div(n_heads).unwrap_or(0)),
         vocab,
         context_length: u("max_position_embeddings").unwrap_or(4096),
         rms_eps: j

@@ -26,7 +26,7 @@ pub fn add_assign(a: &mut [f32], b: &[f32]) -> Result<()> {
 
 /// Add a bias row to every row of `x` (`x: [m, bias.len()]`).
 pub fn add_bias(x: &mut [f32], bias: &[f32]) -> Result<()> {
-    if bias.is_empty() || x.len() % bias.len() != 0 {
+    if bias.is_empty() || !x.len().is_multiple_of(bias.len()) {
         return Err(Error::Shape(format!(
             "bias of {} over {}",
             bias.len(),

@@ -14,7 +14,7 @@ fn rms_scale(x: &[f32], eps: f32) -> f32 {
 /// RMSNorm of every row of `x` (`[m, w.len()]`) into `y`.
 pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, y: &mut [f32]) -> Result<()> {
     let n = w.len();
-    if n == 0 || x.len() % n != 0 || y.len() != x.len() {
+    if n == 0 || !x.len().is_multiple_of(n) || y.len() != x.len() {
         return Err(Error::Shape(format!(
             "rms_norm: x {} w {n} y {}",
             x.len(),
@@ -33,7 +33,7 @@ pub fn rms_norm(x: &[f32], w: &[f32], eps: f32, y: &mut [f32]) -> Result<()> {
 /// RMSNorm in place (per-head QK-norm, final norm).
 pub fn rms_norm_inplace(x: &mut [f32], w: &[f32], eps: f32) -> Result<()> {
     let n = w.len();
-    if n == 0 || x.len() % n != 0 {
+    if n == 0 || !x.len().is_multiple_of(n) {
         return Err(Error::Shape(format!("rms_norm: x {} w {n}", x.len())));
     }
     for xr in x.chunks_exact_mut(n) {

@@ -33,7 +33,7 @@ pub struct RopeCache {
 impl RopeCache {
     /// Angles for `positions`, head dim `d` (even), base `theta`.
     pub fn new(style: RopeStyle, d: usize, theta: f32, positions: &[usize]) -> Result<Self> {
-        if d == 0 || d % 2 != 0 {
+        if d == 0 || !d.is_multiple_of(2) {
             return Err(Error::Shape(format!("rope head dim {d} must be even")));
         }
         let half = d / 2;

@@ -223,7 +223,8 @@ pub struct DenseKv {
 impl DenseKv {
     /// An empty cache for `cfg`, storing `dtype`.
     pub fn new(cfg: AttnConfig, dtype: KvDtype) -> Result<Self> {
-        if cfg.n_kv_heads == 0 || cfg.n_q_heads % cfg.n_kv_heads != 0 || cfg.head_dim == 0 {
+        if cfg.n_kv_heads == 0 || !cfg.n_q_heads.is_multiple_of(cfg.n_kv_heads) || cfg.head_dim == 0
+        {
             return Err(Error::Shape(format!("invalid attention config {cfg:?}")));
         }
         Ok(Self {

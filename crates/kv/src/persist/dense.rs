@@ -54,7 +54,7 @@ pub(crate) fn get_attn(r: &mut Reader) -> Result<AttnConfig> {
     };
     if a.n_kv_heads == 0
         || a.head_dim == 0
-        || a.n_q_heads % a.n_kv_heads != 0
+        || !a.n_q_heads.is_multiple_of(a.n_kv_heads)
         || a.n_layers > 1 << 16
         || a.n_q_heads > 1 << 16
         || a.head_dim > 1 << 16

@@ -31,7 +31,10 @@ pub fn as_bytes<T: Pod>(x: &[T]) -> &[u8] {
 /// `b` viewed as `[T]`, or `None` when misaligned or not a whole number of elements.
 pub fn from_bytes<T: Pod>(b: &[u8]) -> Option<&[T]> {
     let sz = std::mem::size_of::<T>();
-    if sz == 0 || b.len() % sz != 0 || (b.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+    if sz == 0
+        || !b.len().is_multiple_of(sz)
+        || !(b.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
+    {
         return None;
     }
     // SAFETY: alignment and length were checked; T is Pod so every byte pattern is valid; the

@@ -81,7 +81,10 @@ pub struct WaveKv {
 impl WaveKv {
     /// An empty cache for `attn`, storing `dtype`, with the knobs of `cfg`.
     pub fn new(attn: AttnConfig, cfg: WaveConfig, dtype: KvDtype) -> Result<Self> {
-        if attn.n_kv_heads == 0 || attn.n_q_heads % attn.n_kv_heads != 0 || attn.head_dim == 0 {
+        if attn.n_kv_heads == 0
+            || !attn.n_q_heads.is_multiple_of(attn.n_kv_heads)
+            || attn.head_dim == 0
+        {
             return Err(crate::Error::Shape(format!(
                 "invalid attention config {attn:?}"
             )));
