@@ -72,6 +72,16 @@ struct Bars {
     cells: usize,
     total: usize,
     score: f64,
+    start: Instant,
+}
+
+/// `m:ss`, or `h:mm:ss` past an hour.
+fn clock(secs: u64) -> String {
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
 }
 
 impl RunProgress for Bars {
@@ -87,9 +97,24 @@ impl RunProgress for Bars {
             self.total,
             self.score / self.cells as f64
         ));
+        // Each cell's line carries the count, the time so far and an estimate of the rest (by
+        // prompt tokens), so a log of a run without a terminal shows where it stands.
+        let el = self.start.elapsed().as_secs_f64();
+        let (pos, len) = (self.bar.position(), self.bar.length().unwrap_or(0));
+        let eta = if pos > 0 {
+            clock((el * len.saturating_sub(pos) as f64 / pos as f64) as u64)
+        } else {
+            "?".into()
+        };
+        let head = format!(
+            "[{}/{} {} eta {eta}]",
+            self.cells,
+            self.total,
+            clock(el as u64)
+        );
         self.bar.suspend(|| {
             eprintln!(
-                "{:<22} {:>6} tok  depth {:<5} kv {:<9} score {:.2}  {:?}",
+                "{head} {:<22} {:>6} tok  depth {:<5} kv {:<9} score {:.2}  {:?}",
                 r.task,
                 r.prompt_tokens,
                 r.depth.map_or("-".into(), |d| format!("{d:.2}")),
@@ -188,6 +213,7 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
         cells: 0,
         total: todo_cells,
         score: 0.0,
+        start: Instant::now(),
     };
     let results = if a.report_only {
         done
