@@ -51,7 +51,11 @@ step ruler-16k    eval ruler $M --context 16384 --kv "dense;$SPEC;$R10;$CS8"
 # At 10 samples one flipped value or word moves multi-value by 2.5 points and fwe by 3.3, more
 # than issue 4's 2-point margin; 10 more samples of its four tasks at 16K, dense and the default
 # (samples 0-9 are the cells above; the prompts depend only on seed, length and sample index).
-step ruler-16k-20 eval ruler $M --context 16384 --tasks niah_multikey,niah_multivalue,cwe,fwe --samples 20 --kv "dense;$CS8"
+# A run directory is named by a hash that includes the task list and sample count, so --out
+# points this step at the main RULER directory, where samples 0-9 are done (cells are keyed by
+# task, length and sample and checked against their prompt's hash).
+RD=$(sed -n 's/^run directory \(.*\) — .*/\1/p' "$L/ruler-16k.err" | tail -1)
+step ruler-16k-20 eval ruler $M --context 16384 --tasks niah_multikey,niah_multivalue,cwe,fwe --samples 20 --kv "dense;$CS8" ${RD:+--out "$RD"}
 # RULER 32K: dense (issue 3's table) and the default beside it; each wave mode adds an index
 # build and its own decode to a ~5 min prefill, so the other settings are left out.
 step ruler-32k    eval ruler $M --context 32000 --kv "dense;$CS8"
