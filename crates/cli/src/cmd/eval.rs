@@ -2,9 +2,10 @@
 //! report; the work is in `vkv_eval`.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use indicatif::FormattedDuration;
 use vkv_engine::KvMode;
 use vkv_eval::data;
 use vkv_eval::runner::{CellResult, RunProgress};
@@ -75,15 +76,6 @@ struct Bars {
     start: Instant,
 }
 
-/// `m:ss`, or `h:mm:ss` past an hour.
-fn clock(secs: u64) -> String {
-    if secs >= 3600 {
-        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-    } else {
-        format!("{}:{:02}", secs / 60, secs % 60)
-    }
-}
-
 impl RunProgress for Bars {
     fn tokens(&mut self, n: usize) {
         self.bar.inc(n as u64);
@@ -99,10 +91,11 @@ impl RunProgress for Bars {
         ));
         // Each cell's line carries the count, the time so far and an estimate of the rest (by
         // prompt tokens), so a log of a run without a terminal shows where it stands.
-        let el = self.start.elapsed().as_secs_f64();
+        let el = self.start.elapsed();
         let (pos, len) = (self.bar.position(), self.bar.length().unwrap_or(0));
         let eta = if pos > 0 {
-            clock((el * len.saturating_sub(pos) as f64 / pos as f64) as u64)
+            let rest = el.as_secs_f64() * len.saturating_sub(pos) as f64 / pos as f64;
+            FormattedDuration(Duration::from_secs(rest as u64)).to_string()
         } else {
             "?".into()
         };
@@ -110,7 +103,7 @@ impl RunProgress for Bars {
             "[{}/{} {} eta {eta}]",
             self.cells,
             self.total,
-            clock(el as u64)
+            FormattedDuration(Duration::from_secs(el.as_secs()))
         );
         self.bar.suspend(|| {
             eprintln!(
