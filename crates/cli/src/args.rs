@@ -313,7 +313,9 @@ pub struct EvalTaskArgs {
     /// Small CI profile: short lengths, 2 depths, 1 sample, 2 RULER tasks.
     #[arg(long)]
     pub quick: bool,
-    /// Run directory [default: <home>/eval/<task>-<config hash>]; re-running resumes there.
+    /// Run directory [default: <home>/eval/<suite>-<hash of model, haystack, seed, chat>]:
+    /// re-running resumes there, and more lengths, depths, samples, tasks or modes add cells to
+    /// the same directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print the prompt of the first cell and exit.

@@ -7,7 +7,8 @@
 //! - [`data`]: text corpora from the registries (`vkv data pull`), `--text` resolution.
 //! - [`tasks`]: needle-in-a-haystack and RULER-style task generators (seeded, deterministic).
 //! - [`runner`]: runs task cells through a KV mode with prefix reuse and resumable JSONL results;
-//!   [`suite`]: a NIAH grid / RULER suite as one resumable run directory.
+//!   [`suite`]: a NIAH grid / RULER suite as one resumable run directory; [`legacy`]: run
+//!   directories of the older naming merged into it.
 //! - [`timed`]: attention time per step and peak RSS for `vkv bench`.
 //! - [`report`], [`plot`]: markdown + JSON + PNG reports.
 //! - [`ppl_window`]: sliding-window perplexity; [`fidelity`]: per-layer/head attention error
@@ -22,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod fidelity;
 pub mod kl;
+pub mod legacy;
 pub mod llama_cpp;
 pub mod plot;
 pub mod ppl;

@@ -1,10 +1,13 @@
 //! A NIAH grid or a RULER suite as one resumable run: the cells it consists of, its directory
-//! `<home>/eval/<suite>-<hash>/` (the hash covers everything that changes a prompt or its
-//! scoring: model sha256, haystack sha256, seed, depths, samples, tasks, prompt format), the
-//! results file, and the report.
+//! `<home>/eval/<suite>-<hash>/` (the hash covers what changes a cell's prompt or its scoring:
+//! model sha256, haystack sha256, seed, chat template, prompt format), the results file, and
+//! the report.
 //!
-//! Lengths and KV modes are not in the hash: running more lengths or modes later adds cells to
-//! the same run, and a re-run of the same command skips every cell already in `results.jsonl`.
+//! Lengths, depths, samples, tasks and KV modes are not in the hash: a cell is keyed by (task,
+//! length, depth, sample) and checked against its prompt's hash, so running more of any of them
+//! later adds cells to the same run, and a re-run of the same command skips every cell already
+//! in `results.jsonl`. Directories named by the older hash, which also covered depths, samples
+//! and tasks, are merged in by [`crate::legacy`].
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -151,11 +154,12 @@ impl SuiteSpec {
         Ok(())
     }
 
-    /// The run's directory name: suite and a hash of everything that changes prompts.
+    /// The run's directory name: suite and a hash of what changes prompts (not lengths,
+    /// depths, samples, tasks or modes: those only select cells).
     pub fn run_id(&self, prov: &Provenance) -> String {
         let key = serde_json::json!({
-            "format": PROMPT_FORMAT, "suite": self.suite.name(), "model": prov.model_sha256, "haystack": prov.haystack_sha256,
-            "depths": self.depths, "samples": self.samples, "tasks": self.tasks, "seed": self.seed, "chat": self.chat,
+            "format": PROMPT_FORMAT, "suite": self.suite.name(), "model": prov.model_sha256,
+            "haystack": prov.haystack_sha256, "seed": self.seed, "chat": self.chat,
         });
         format!(
             "{}-{}",

@@ -176,6 +176,13 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| home.join("eval").join(spec.run_id(&prov)));
     let run = Run::open(&dir, &spec, &prov, &modes)?;
+    if a.out.is_none() {
+        for (name, n) in vkv_eval::legacy::adopt(&home.join("eval"), &dir, &spec, &prov)? {
+            eprintln!(
+                "adopted {n} results of the same prompts from {name} (older run-directory naming)"
+            );
+        }
+    }
     let done = run.finished(&cells, &modes)?;
     let todo_cells = cells.len() * modes.len() - done.len();
     // Each prompt is prefilled once per prefill storage type, for all the modes sharing it.
