@@ -318,6 +318,11 @@ pub struct EvalTaskArgs {
     /// the same directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Save each prompt's dense prefill under <run dir>/prefills/ (f16: qwen2.5-0.5b ~200 MB
+    /// per 16K prompt), so that later runs of other KV modes over the same prompts load it
+    /// instead of prefilling. Saved prefills are always loaded when present.
+    #[arg(long)]
+    pub save_prefills: bool,
     /// Print the prompt of the first cell and exit.
     #[arg(long)]
     pub show_prompt: bool,

@@ -8,7 +8,8 @@
 //! - [`tasks`]: needle-in-a-haystack and RULER-style task generators (seeded, deterministic).
 //! - [`runner`]: runs task cells through a KV mode with prefix reuse and resumable JSONL results;
 //!   [`suite`]: a NIAH grid / RULER suite as one resumable run directory; [`legacy`]: run
-//!   directories of the older naming merged into it.
+//!   directories of the older naming merged into it; [`prefill_store`]: saved prompt prefills,
+//!   so new KV modes over finished prompts skip the prefill.
 //! - [`timed`]: attention time per step and peak RSS for `vkv bench`.
 //! - [`report`], [`plot`]: markdown + JSON + PNG reports.
 //! - [`ppl_window`]: sliding-window perplexity; [`fidelity`]: per-layer/head attention error
@@ -28,6 +29,7 @@ pub mod llama_cpp;
 pub mod plot;
 pub mod ppl;
 pub mod ppl_window;
+pub mod prefill_store;
 pub mod report;
 pub mod runner;
 pub mod stats;

@@ -11,6 +11,10 @@
 //! over the same haystack (different depths, needle kinds, tasks) share everything up to their
 //! first needle, so each shared prefix is prefilled once (a depth-first walk of the prompt
 //! trie).
+//!
+//! Saved prefills ([`PrefillStore`]): a prompt whose dense cache was saved by an earlier run
+//! is loaded instead of prefilled, so new KV modes over finished prompts cost only their fork,
+//! index and decode.
 
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
@@ -23,6 +27,7 @@ use vkv_kv::{DenseKv, KvBackend, KvDtype, Phase};
 use vkv_model::{Logits, Tokenizer, Transformer};
 
 use crate::data::sha256_hex;
+use crate::prefill_store::PrefillStore;
 use crate::tasks::{score, TaskSample};
 use crate::{Error, Result};
 
@@ -54,7 +59,7 @@ pub struct CellResult {
     pub output: String,
     /// Fraction of expected strings found.
     pub score: f64,
-    /// Prompt tokens taken from the previous prompt's cache.
+    /// Prompt tokens taken from the previous prompt's cache or a saved prefill.
     pub reused_tokens: usize,
     /// Seconds of prefill (the non-reused part), including `index_secs`.
     pub prefill_secs: f64,
@@ -115,7 +120,8 @@ pub trait RunProgress {
 /// Run `cells` through every mode of `modes` (skipping the (cell, mode) pairs in `done`),
 /// appending each result to `results` as it finishes; returns the new results. Each prompt is
 /// prefilled once per prefill storage type ([`KvMode::prefill_dtype`]) and forked into the
-/// modes that share it.
+/// modes that share it, or loaded from `store` when saved there.
+#[allow(clippy::too_many_arguments)]
 pub fn run_modes(
     model: &Transformer,
     tok: &Tokenizer,
@@ -123,12 +129,13 @@ pub fn run_modes(
     cells: &[TaskSample],
     done: &HashSet<(String, String)>,
     results: &Path,
+    store: Option<&PrefillStore>,
     progress: &mut dyn RunProgress,
 ) -> Result<Vec<CellResult>> {
     let mut out = Vec::new();
     for (dt, group) in KvMode::prefill_groups(modes) {
         out.extend(run_group(
-            model, tok, dt, &group, cells, done, results, progress,
+            model, tok, dt, &group, cells, done, results, store, progress,
         )?);
     }
     Ok(out)
@@ -143,6 +150,7 @@ fn run_group(
     cells: &[TaskSample],
     done: &HashSet<(String, String)>,
     results: &Path,
+    store: Option<&PrefillStore>,
     progress: &mut dyn RunProgress,
 ) -> Result<Vec<CellResult>> {
     let names: Vec<String> = modes.iter().map(ToString::to_string).collect();
@@ -170,16 +178,33 @@ fn run_group(
         if cell.tokens.is_empty() {
             return Err(Error::Config(format!("{}: empty prompt", cell.key())));
         }
-        let (base, lcp) = match &mut base {
-            Some(b) => {
-                let lcp = common_prefix(&cached, &cell.tokens).min(cell.tokens.len() - 1);
+        // All prompt tokens but the last are the saved part; the last one's forward pass gives
+        // the logits that start generation.
+        let n = cell.tokens.len();
+        let stem = &cell.tokens[..n - 1];
+        let t0 = Instant::now();
+        let loaded = match store {
+            Some(s) => s.load(stem, dt, model.config.attn(cap))?,
+            None => None,
+        };
+        let was_loaded = loaded.is_some();
+        let (base, lcp) = match (loaded, &mut base) {
+            (Some(b), slot) => {
+                progress.tokens(stem.len());
+                (slot.insert(b), stem.len())
+            }
+            (None, Some(b)) => {
+                let lcp = common_prefix(&cached, &cell.tokens).min(n - 1);
                 b.truncate(lcp)?;
                 (b, lcp)
             }
-            slot => (slot.insert(DenseKv::new(model.config.attn(cap), dt)?), 0),
+            (None, slot) => (slot.insert(DenseKv::new(model.config.attn(cap), dt)?), 0),
         };
-        let t0 = Instant::now();
-        let logits = prefill(model, base, &cell.tokens[lcp..], progress)?;
+        prefill(model, base, &cell.tokens[lcp..n - 1], false, progress)?;
+        if let (Some(s), false) = (store, was_loaded) {
+            s.save(stem, base)?;
+        }
+        let logits = prefill(model, base, &cell.tokens[n - 1..], true, progress)?;
         let prefill_secs = t0.elapsed().as_secs_f64();
         cached = cell.tokens.clone();
         for (mode, name) in modes.iter().zip(&names) {
@@ -232,17 +257,19 @@ fn run_group(
     Ok(out)
 }
 
-/// Prefill `tokens` on top of the cache; returns the last position's logits.
+/// Prefill `tokens` on top of the cache; returns the last position's logits if `logits`
+/// (else an empty vector).
 fn prefill(
     model: &Transformer,
     kv: &mut dyn KvBackend,
     tokens: &[u32],
+    logits: bool,
     progress: &mut dyn RunProgress,
 ) -> Result<Vec<f32>> {
-    let mut logits = Vec::new();
+    let mut out = Vec::new();
     let mut done = 0;
     for c in tokens.chunks(CHUNK) {
-        let last = done + c.len() == tokens.len();
+        let last = logits && done + c.len() == tokens.len();
         let y = model.forward(
             c,
             kv,
@@ -250,12 +277,12 @@ fn prefill(
             if last { Logits::Last } else { Logits::None },
         )?;
         if last {
-            logits = y.into_vec().map_err(vkv_model::Error::from)?;
+            out = y.into_vec().map_err(vkv_model::Error::from)?;
         }
         done += c.len();
         progress.tokens(c.len());
     }
-    Ok(logits)
+    Ok(out)
 }
 
 /// What one greedy generation produced.

@@ -17,6 +17,7 @@ use vkv_engine::KvMode;
 use vkv_model::{Tokenizer, Transformer};
 
 use crate::data::sha256_hex;
+use crate::prefill_store::PrefillStore;
 use crate::runner::{self, prompt_hash, CellResult, RunProgress};
 use crate::tasks::niah::{self, NeedleKind};
 use crate::tasks::{ruler, Haystack, PromptBuilder, TaskSample};
@@ -234,13 +235,20 @@ impl Run {
             .collect())
     }
 
-    /// Run every unfinished cell for every mode; returns all results (old and new).
+    /// The run's saved prefills (`<dir>/prefills/`): loaded when present, written if `save`.
+    pub fn prefills(&self, save: bool) -> PrefillStore {
+        PrefillStore::new(&self.dir.join("prefills"), save)
+    }
+
+    /// Run every unfinished cell for every mode; returns all results (old and new). Prompts
+    /// saved in `store` are loaded instead of prefilled.
     pub fn run(
         &self,
         model: &Transformer,
         tok: &Tokenizer,
         cells: &[TaskSample],
         modes: &[KvMode],
+        store: &PrefillStore,
         progress: &mut dyn RunProgress,
     ) -> Result<Vec<CellResult>> {
         let mut all = self.finished(cells, modes)?;
@@ -253,6 +261,7 @@ impl Run {
             cells,
             &done,
             &self.results,
+            Some(store),
             progress,
         )?);
         Ok(all)

@@ -1,9 +1,11 @@
 //! The `--quick` profile end to end on smollm2-135m (what CI runs): NIAH and RULER through the
-//! library, reports written, and a second run resumes (runs nothing new, same report).
+//! library, reports written, and a second run resumes (runs nothing new, same report); saved
+//! prefills give the same answers as prefilling, and a corrupt one is a clear error.
 
 mod common;
 
 use vkv_engine::KvMode;
+use vkv_eval::prefill_store::PrefillStore;
 use vkv_eval::runner::{CellResult, RunProgress};
 use vkv_eval::suite::{Provenance, Run, Suite, SuiteSpec};
 use vkv_eval::tasks::Haystack;
@@ -44,7 +46,14 @@ fn quick_profile_runs_reports_and_resumes() {
         let mut n = Count(0);
         let t0 = std::time::Instant::now();
         let results = run
-            .run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut n)
+            .run(
+                &lm.transformer,
+                &lm.tokenizer,
+                &cells,
+                &modes,
+                &run.prefills(false),
+                &mut n,
+            )
             .expect("run");
         eprintln!(
             "{}: {} cells in {:.1}s",
@@ -77,7 +86,14 @@ fn quick_profile_runs_reports_and_resumes() {
         // Resume: nothing left to run.
         let mut again = Count(0);
         let r2 = run
-            .run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut again)
+            .run(
+                &lm.transformer,
+                &lm.tokenizer,
+                &cells,
+                &modes,
+                &run.prefills(false),
+                &mut again,
+            )
             .expect("resume");
         assert_eq!((again.0, r2.len()), (0, 4));
         if suite == Suite::Niah {
@@ -89,4 +105,64 @@ fn quick_profile_runs_reports_and_resumes() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// A run saving its prefills and a second run (new results file) loading them give the same
+/// outputs for dense and wave, the second one prefilling only each prompt's last token; a
+/// truncated prefill file stops the run with an error naming it.
+#[test]
+fn saved_prefills_give_the_same_answers() {
+    let lm = common::smollm2();
+    let text = common::essays();
+    let hay = Haystack::new(&text.id, &text.text, &lm.tokenizer).expect("haystack");
+    let modes = KvMode::parse_list("dense;wave:r=0.1,cs=8").expect("modes");
+    let prov = Provenance {
+        model: lm.name.clone(),
+        model_path: lm.source.path().to_path_buf(),
+        model_sha256: "test".into(),
+        haystack: text.id.clone(),
+        haystack_sha256: text.sha256.clone(),
+    };
+    let spec = SuiteSpec::quick(Suite::Ruler, 3);
+    let cells = spec.cells(&lm.tokenizer, &hay).expect("cells");
+    let store_dir = common::tempdir("prefills");
+    let run_in = |name: &str, store: &PrefillStore| {
+        let dir = common::tempdir(name);
+        let run = Run::open(&dir, &spec, &prov, &modes).expect("open");
+        let r = run.run(
+            &lm.transformer,
+            &lm.tokenizer,
+            &cells,
+            &modes,
+            store,
+            &mut Count(0),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    };
+    let first = run_in("saving", &PrefillStore::new(&store_dir, true)).expect("first run");
+    let saved: Vec<_> = std::fs::read_dir(&store_dir)
+        .expect("prefills written")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(saved.len(), cells.len(), "one prefill per prompt");
+    let second = run_in("loading", &PrefillStore::new(&store_dir, false)).expect("second run");
+    assert_eq!(first.len(), cells.len() * 2);
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!((&a.key, &a.kv, &a.output), (&b.key, &b.kv, &b.output));
+        assert_eq!(b.reused_tokens, b.prompt_tokens - 1, "{}: loaded", b.key);
+    }
+    let victim = &saved[0];
+    let bytes = std::fs::read(victim).expect("read");
+    std::fs::write(victim, &bytes[..bytes.len() / 2]).expect("truncate");
+    let e = run_in("corrupt", &PrefillStore::new(&store_dir, false))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let name = victim
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert!(e.contains(&name), "the error names the file: {e}");
+    let _ = std::fs::remove_dir_all(&store_dir);
 }

@@ -207,6 +207,16 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
         dir.display(),
         done.len()
     );
+    if a.save_prefills && !a.report_only {
+        let longest = cells.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
+        let cfg = lm.transformer.config.attn(longest);
+        let per = vkv_eval::prefill_store::PrefillStore::bytes_per_token(&cfg, Default::default());
+        eprintln!(
+            "saving each prompt's prefill under {}/prefills/ ({:.0} MB for a {longest}-token prompt)",
+            dir.display(),
+            (per * longest) as f64 / 1e6
+        );
+    }
     let bar = new_bar(todo_tokens as u64, "prefill tokens", false);
     let mut bars = Bars {
         bar,
@@ -218,7 +228,15 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
     let results = if a.report_only {
         done
     } else {
-        run.run(&lm.transformer, &lm.tokenizer, &cells, &modes, &mut bars)?
+        let store = run.prefills(a.save_prefills);
+        run.run(
+            &lm.transformer,
+            &lm.tokenizer,
+            &cells,
+            &modes,
+            &store,
+            &mut bars,
+        )?
     };
     bars.bar.finish_and_clear();
     let names: Vec<String> = modes.iter().map(ToString::to_string).collect();
