@@ -18,19 +18,23 @@ impl RunProgress for Count {
     }
 }
 
+fn provenance(lm: &vkv_model::loader::LoadedModel, text: &vkv_eval::data::Text) -> Provenance {
+    Provenance {
+        model: lm.name.clone(),
+        model_path: lm.source.path().to_path_buf(),
+        model_sha256: "test".into(),
+        haystack: text.id.clone(),
+        haystack_sha256: text.sha256.clone(),
+    }
+}
+
 #[test]
 fn quick_profile_runs_reports_and_resumes() {
     let lm = common::smollm2();
     let text = common::essays();
     let hay = Haystack::new(&text.id, &text.text, &lm.tokenizer).expect("haystack");
     let modes = vec![KvMode::default()];
-    let prov = Provenance {
-        model: lm.name.clone(),
-        model_path: lm.source.path().to_path_buf(),
-        model_sha256: "test".into(),
-        haystack: text.id.clone(),
-        haystack_sha256: text.sha256.clone(),
-    };
+    let prov = provenance(&lm, &text);
     for suite in [Suite::Niah, Suite::Ruler] {
         let spec = SuiteSpec::quick(suite, 1);
         spec.validate(lm.transformer.config.context_length)
@@ -43,18 +47,13 @@ fn quick_profile_runs_reports_and_resumes() {
         );
         let dir = common::tempdir(suite.name());
         let run = Run::open(&dir, &spec, &prov, &modes).expect("open");
+        let go = |n: &mut Count| {
+            let store = run.prefills(false);
+            run.run(&lm.transformer, &lm.tokenizer, &cells, &modes, &store, n)
+        };
         let mut n = Count(0);
         let t0 = std::time::Instant::now();
-        let results = run
-            .run(
-                &lm.transformer,
-                &lm.tokenizer,
-                &cells,
-                &modes,
-                &run.prefills(false),
-                &mut n,
-            )
-            .expect("run");
+        let results = go(&mut n).expect("run");
         eprintln!(
             "{}: {} cells in {:.1}s",
             suite.name(),
@@ -85,16 +84,7 @@ fn quick_profile_runs_reports_and_resumes() {
             .starts_with(b"\x89PNG"));
         // Resume: nothing left to run.
         let mut again = Count(0);
-        let r2 = run
-            .run(
-                &lm.transformer,
-                &lm.tokenizer,
-                &cells,
-                &modes,
-                &run.prefills(false),
-                &mut again,
-            )
-            .expect("resume");
+        let r2 = go(&mut again).expect("resume");
         assert_eq!((again.0, r2.len()), (0, 4));
         if suite == Suite::Niah {
             let acc = results.iter().map(|r| r.score).sum::<f64>() / results.len() as f64;
@@ -116,13 +106,7 @@ fn saved_prefills_give_the_same_answers() {
     let text = common::essays();
     let hay = Haystack::new(&text.id, &text.text, &lm.tokenizer).expect("haystack");
     let modes = KvMode::parse_list("dense;wave:r=0.1,cs=8").expect("modes");
-    let prov = Provenance {
-        model: lm.name.clone(),
-        model_path: lm.source.path().to_path_buf(),
-        model_sha256: "test".into(),
-        haystack: text.id.clone(),
-        haystack_sha256: text.sha256.clone(),
-    };
+    let prov = provenance(&lm, &text);
     let spec = SuiteSpec::quick(Suite::Ruler, 3);
     let cells = spec.cells(&lm.tokenizer, &hay).expect("cells");
     let store_dir = common::tempdir("prefills");
