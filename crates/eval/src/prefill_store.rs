@@ -60,6 +60,11 @@ impl PrefillStore {
             .join(format!("{}-{}-{t}.kv", prompt_hash(tokens), tokens.len()))
     }
 
+    /// Whether a cache of `tokens` is saved (not checked until [`PrefillStore::load`]).
+    pub fn has(&self, tokens: &[u32], dt: KvDtype) -> bool {
+        self.path(tokens, dt).is_file()
+    }
+
     /// The saved cache of `tokens`, if there is one, with room for `attn.max_tokens`.
     pub fn load(&self, tokens: &[u32], dt: KvDtype, attn: AttnConfig) -> Result<Option<DenseKv>> {
         let p = self.path(tokens, dt);

@@ -189,10 +189,7 @@ fn run_group(
         };
         let was_loaded = loaded.is_some();
         let (base, lcp) = match (loaded, &mut base) {
-            (Some(b), slot) => {
-                progress.tokens(stem.len());
-                (slot.insert(b), stem.len())
-            }
+            (Some(b), slot) => (slot.insert(b), stem.len()),
             (None, Some(b)) => {
                 let lcp = common_prefix(&cached, &cell.tokens).min(n - 1);
                 b.truncate(lcp)?;

@@ -191,15 +191,24 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
             .iter()
             .any(|r| r.key == c.key() && r.kv == m.to_string())
     };
+    // Prompts whose prefill is saved cost one token (the last one is always run).
+    let store = run.prefills(a.save_prefills);
     let groups = KvMode::prefill_groups(&modes);
     let todo_tokens: usize = cells
         .iter()
         .map(|c| {
-            c.tokens.len()
-                * groups
-                    .iter()
-                    .filter(|(_, g)| g.iter().any(|m| pending(m, c)))
-                    .count()
+            groups
+                .iter()
+                .filter(|(_, g)| g.iter().any(|m| pending(m, c)))
+                .map(|(dt, _)| {
+                    let stem = &c.tokens[..c.tokens.len().saturating_sub(1)];
+                    if store.has(stem, *dt) {
+                        1
+                    } else {
+                        c.tokens.len()
+                    }
+                })
+                .sum::<usize>()
         })
         .sum();
     eprintln!(
@@ -228,7 +237,6 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
     let results = if a.report_only {
         done
     } else {
-        let store = run.prefills(a.save_prefills);
         run.run(
             &lm.transformer,
             &lm.tokenizer,
