@@ -162,6 +162,11 @@ pub struct BenchArgs {
     /// fastest. At long depths `0` alone halves llama.cpp's (slow) depth fills.
     #[arg(long, value_delimiter = ',', default_value = "0,1")]
     pub llama_fa: Vec<u8>,
+    /// Save each depth's fill (f16 KV of the seeded random tokens; qwen2.5-0.5b ~400 MB at 32K)
+    /// under <home>/contexts/bench-<model sha256>/, so later runs at that depth load it
+    /// instead of prefilling (~8 min at 32K on two cores). Saved fills are always loaded.
+    #[arg(long)]
+    pub save_depths: bool,
     /// Only prefill ("pp") or only decode ("tg").
     #[arg(long)]
     pub only: Option<String>,

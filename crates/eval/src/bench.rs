@@ -3,6 +3,8 @@
 //!
 //! Mirrors llama-bench: random token ids; the depth is filled once per (mode, depth) and the
 //! cache is truncated back to it before every repetition, so only the measured work is timed.
+//! The fill is untimed but not free (a 32K depth is ~8 minutes of prefill on two cores), so it
+//! can be saved and loaded through a [`PrefillStore`] keyed by the depth's tokens.
 
 use std::time::Instant;
 
@@ -10,6 +12,7 @@ use serde::Serialize;
 use vkv_engine::KvMode;
 use vkv_kv::{DenseKv, KvBackend, Phase};
 
+use crate::prefill_store::PrefillStore;
 use crate::timed::TimedKv;
 use vkv_model::{Logits, Transformer};
 
@@ -78,23 +81,41 @@ pub struct Prepared {
 }
 
 /// Caches for `modes`, each holding `depth` random tokens (untimed; progress through
-/// `on_chunk(tokens_done)`). The depth is filled once per prefill storage type into a dense cache and forked into each mode ([`KvMode::fork`]: every mode prefills
-/// exactly, so this equals filling each), then indexes are built (untimed).
+/// `on_chunk(tokens_done)`). The depth is filled once per prefill storage type into a dense
+/// cache and forked into each mode ([`KvMode::fork`]: every mode prefills exactly, so this
+/// equals filling each), then indexes are built (untimed). A fill saved in `store` is loaded
+/// instead (the store must belong to this model: it checks shapes, not weights), and with a
+/// saving store a new fill is saved.
 pub fn prepare_modes(
     model: &Transformer,
     modes: &[KvMode],
     depth: usize,
     spec: &BenchSpec,
+    store: Option<&PrefillStore>,
     on_chunk: &mut dyn FnMut(usize),
 ) -> Result<Vec<Prepared>> {
     let cap = depth + spec.n_prompt.max(spec.n_gen) + 1;
+    let toks = random_tokens(depth, model.config.vocab, spec.seed);
     let mut out = Vec::new();
     for (dt, group) in KvMode::prefill_groups(modes) {
-        let mut base = DenseKv::new(model.config.attn(cap), dt)?;
-        if depth > 0 {
-            let toks = random_tokens(depth, model.config.vocab, spec.seed);
-            vkv_engine::prefill(model, &mut base, &toks, spec.chunk, on_chunk)?;
-        }
+        let attn = model.config.attn(cap);
+        let saved = match store.filter(|_| depth > 0) {
+            Some(s) => s.load(&toks, dt, attn)?,
+            None => None,
+        };
+        let base = match saved {
+            Some(b) => b,
+            None => {
+                let mut b = DenseKv::new(attn, dt)?;
+                if depth > 0 {
+                    vkv_engine::prefill(model, &mut b, &toks, spec.chunk, on_chunk)?;
+                    if let Some(s) = store {
+                        s.save(&toks, &b)?;
+                    }
+                }
+                b
+            }
+        };
         for mode in group {
             let mut kv = mode.fork(&model.config, cap, &base)?;
             kv.finish_prefill()?;

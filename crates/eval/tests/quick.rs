@@ -150,3 +150,57 @@ fn saved_prefills_give_the_same_answers() {
     assert!(e.contains(&name), "the error names the file: {e}");
     let _ = std::fs::remove_dir_all(&store_dir);
 }
+
+/// `vkv bench --save-depths`: the first fill of a depth is prefilled and saved, the second is
+/// loaded (no prefill) and measures at the same depth; a truncated fill is an error naming it.
+#[test]
+fn bench_depth_fills_are_saved_and_loaded() {
+    use vkv_eval::bench::{prepare_modes, BenchSpec};
+    let lm = common::smollm2();
+    let modes = KvMode::parse_list("dense").expect("modes");
+    let spec = BenchSpec {
+        depths: vec![700],
+        modes: modes.clone(),
+        n_prompt: 16,
+        n_gen: 4,
+        chunk: 256,
+        seed: 5,
+    };
+    let dir = common::tempdir("bench-fills");
+    let store = PrefillStore::new(&dir, true);
+    let fill = |store: &PrefillStore| {
+        let mut prefilled = 0;
+        let r = prepare_modes(&lm.transformer, &modes, 700, &spec, Some(store), &mut |n| {
+            prefilled = n
+        });
+        (r, prefilled)
+    };
+    let (first, n1) = fill(&store);
+    let mut first = first.expect("first fill");
+    assert_eq!(n1, 700, "prefilled");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("saved")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(files.len(), 1);
+    let (second, n2) = fill(&PrefillStore::new(&dir, false));
+    let mut second = second.expect("second fill");
+    assert_eq!(n2, 0, "loaded, not prefilled");
+    let a = first[0].run_tg(&lm.transformer, &spec, 0).expect("tg");
+    let b = second[0].run_tg(&lm.transformer, &spec, 0).expect("tg");
+    assert_eq!((a.depth, a.tokens), (b.depth, b.tokens));
+    assert_eq!(first[0].memory(), second[0].memory());
+    let bytes = std::fs::read(&files[0]).expect("read");
+    std::fs::write(&files[0], &bytes[..bytes.len() - 100]).expect("truncate");
+    let e = fill(&store)
+        .0
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let name = files[0]
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert!(e.contains(&name), "the error names the file: {e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

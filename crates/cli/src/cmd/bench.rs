@@ -5,6 +5,7 @@ use std::path::Path;
 use vkv_engine::KvMode;
 use vkv_eval::bench::{prepare_modes, BenchSpec, Sample};
 use vkv_eval::llama_cpp::LlamaCpp;
+use vkv_eval::prefill_store::PrefillStore;
 use vkv_eval::stats::median;
 use vkv_model::loader;
 
@@ -26,6 +27,17 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     if llama.is_some() && !matches!(src, loader::ModelSource::Gguf(_)) {
         anyhow::bail!("--llama-cpp needs a GGUF model");
     }
+    // Depth fills are saved per model file (the store checks shapes, not weights).
+    let store = if a.context.iter().any(|&d| d > 0) {
+        let sha = crate::cmd::eval::model_sha256(src.path())?;
+        let dir = format!("bench-{}", &sha[..sha.len().min(12)]);
+        Some(PrefillStore::new(
+            &home.join("contexts").join(dir),
+            a.save_depths,
+        ))
+    } else {
+        None
+    };
     let threads = rayon::current_num_threads();
     let spec = BenchSpec {
         depths: a.context.clone(),
@@ -71,7 +83,7 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
             &format!("fill to depth {depth}, then fork into {}", a.kv),
             false,
         );
-        let mut prepared = prepare_modes(model, &modes, depth, &spec, &mut |n| {
+        let mut prepared = prepare_modes(model, &modes, depth, &spec, store.as_ref(), &mut |n| {
             bar.set_position(n as u64)
         })?;
         bar.finish_and_clear();
