@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::runner::load_results;
+use crate::runner::{load_results, open_for_append};
 use crate::suite::{Provenance, SuiteSpec, PROMPT_FORMAT};
 use crate::{Error, Result};
 
@@ -67,13 +67,7 @@ pub fn adopt(
             }
             let f = match &mut file {
                 Some(f) => f,
-                None => file.insert(
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&results)
-                        .map_err(|e| Error::io(&results, e))?,
-                ),
+                None => file.insert(open_for_append(&results)?),
             };
             let line = serde_json::to_string(&r).map_err(|e| Error::Report(e.to_string()))?;
             writeln!(f, "{line}").map_err(|e| Error::io(&results, e))?;

@@ -105,6 +105,23 @@ pub fn load_results(path: &Path) -> Result<Vec<CellResult>> {
     Ok(out)
 }
 
+/// Open a results file for appending, first cutting a torn last line (no final newline: the
+/// run was killed mid-write) so that the next line does not join it.
+pub fn open_for_append(path: &Path) -> Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.last().is_some_and(|&b| b != b'\n') {
+        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        f.set_len(keep as u64).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(f)
+}
+
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -166,11 +183,7 @@ fn run_group(
     if cap > model.config.context_length {
         return Err(Error::Config(format!("a prompt of {} tokens plus {max_new} to generate exceeds the model's context length {}", cap.saturating_sub(max_new), model.config.context_length)));
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(results)
-        .map_err(|e| Error::io(results, e))?;
+    let mut file = open_for_append(results)?;
     let mut base: Option<DenseKv> = None;
     let mut cached: Vec<u32> = Vec::new();
     let mut out = Vec::new();

@@ -17,6 +17,17 @@ fn torn_and_corrupt_lines() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(e.contains("line 2"), "{e}");
+    // Appending after a torn line cuts it first, so the file stays readable.
+    std::fs::write(&p, format!("{good}\n{}", &good[..40])).expect("write");
+    {
+        use std::io::Write;
+        let mut f = vkv_eval::runner::open_for_append(&p).expect("open");
+        writeln!(f, "{good}").expect("append");
+    }
+    assert_eq!(
+        load_results(&p).expect("no torn line in the middle").len(),
+        2
+    );
     assert!(load_results(&dir.join("missing.jsonl"))
         .expect("missing = empty")
         .is_empty());
