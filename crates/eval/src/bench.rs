@@ -99,9 +99,9 @@ pub fn prepare_modes(
     let mut out = Vec::new();
     for (dt, group) in KvMode::prefill_groups(modes) {
         let attn = model.config.attn(cap);
-        let saved = match store.filter(|_| depth > 0) {
-            Some(s) => s.load(&toks, dt, attn)?,
-            None => None,
+        let saved = match store {
+            Some(s) if depth > 0 => s.load(&toks, dt, attn)?,
+            _ => None,
         };
         let base = match saved {
             Some(b) => b,

@@ -37,11 +37,6 @@ impl PrefillStore {
         }
     }
 
-    /// Whether missing prefills are written.
-    pub fn saves(&self) -> bool {
-        self.save
-    }
-
     /// Bytes of one saved token.
     pub fn bytes_per_token(cfg: &AttnConfig, dt: KvDtype) -> usize {
         let elem = match dt {

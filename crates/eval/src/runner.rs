@@ -122,6 +122,12 @@ pub fn open_for_append(path: &Path) -> Result<std::fs::File> {
     Ok(f)
 }
 
+/// The part of a prompt whose prefill is saved: all tokens but the last, whose forward pass
+/// gives the logits that start generation.
+pub fn saved_part(tokens: &[u32]) -> &[u32] {
+    &tokens[..tokens.len().saturating_sub(1)]
+}
+
 fn common_prefix(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -146,7 +152,7 @@ pub fn run_modes(
     cells: &[TaskSample],
     done: &HashSet<(String, String)>,
     results: &Path,
-    store: Option<&PrefillStore>,
+    store: &PrefillStore,
     progress: &mut dyn RunProgress,
 ) -> Result<Vec<CellResult>> {
     let mut out = Vec::new();
@@ -167,7 +173,7 @@ fn run_group(
     cells: &[TaskSample],
     done: &HashSet<(String, String)>,
     results: &Path,
-    store: Option<&PrefillStore>,
+    store: &PrefillStore,
     progress: &mut dyn RunProgress,
 ) -> Result<Vec<CellResult>> {
     let names: Vec<String> = modes.iter().map(ToString::to_string).collect();
@@ -191,15 +197,10 @@ fn run_group(
         if cell.tokens.is_empty() {
             return Err(Error::Config(format!("{}: empty prompt", cell.key())));
         }
-        // All prompt tokens but the last are the saved part; the last one's forward pass gives
-        // the logits that start generation.
         let n = cell.tokens.len();
-        let stem = &cell.tokens[..n - 1];
+        let stem = saved_part(&cell.tokens);
         let t0 = Instant::now();
-        let loaded = match store {
-            Some(s) => s.load(stem, dt, model.config.attn(cap))?,
-            None => None,
-        };
+        let loaded = store.load(stem, dt, model.config.attn(cap))?;
         let was_loaded = loaded.is_some();
         let (base, lcp) = match (loaded, &mut base) {
             (Some(b), slot) => (slot.insert(b), stem.len()),
@@ -211,8 +212,8 @@ fn run_group(
             (None, slot) => (slot.insert(DenseKv::new(model.config.attn(cap), dt)?), 0),
         };
         prefill(model, base, &cell.tokens[lcp..n - 1], false, progress)?;
-        if let (Some(s), false) = (store, was_loaded) {
-            s.save(stem, base)?;
+        if !was_loaded {
+            store.save(stem, base)?;
         }
         let logits = prefill(model, base, &cell.tokens[n - 1..], true, progress)?;
         let prefill_secs = t0.elapsed().as_secs_f64();

@@ -201,6 +201,20 @@ pub struct Run {
 }
 
 impl Run {
+    /// Open the run's default directory `<root>/<run id>` ([`SuiteSpec::run_id`]), merging in
+    /// the results of directories of the older naming under `root` ([`crate::legacy`]);
+    /// returns the run and (directory, results adopted) per directory that gave any.
+    pub fn open_default(
+        root: &Path,
+        spec: &SuiteSpec,
+        prov: &Provenance,
+        modes: &[KvMode],
+    ) -> Result<(Self, Vec<(String, usize)>)> {
+        let run = Self::open(&root.join(spec.run_id(prov)), spec, prov, modes)?;
+        let adopted = crate::legacy::adopt(root, &run.dir, spec, prov)?;
+        Ok((run, adopted))
+    }
+
     /// Open (create) the run directory and write `config.json`.
     pub fn open(dir: &Path, spec: &SuiteSpec, prov: &Provenance, modes: &[KvMode]) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -261,7 +275,7 @@ impl Run {
             cells,
             &done,
             &self.results,
-            Some(store),
+            store,
             progress,
         )?);
         Ok(all)

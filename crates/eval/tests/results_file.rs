@@ -75,6 +75,10 @@ fn legacy_run_directories_are_adopted() {
         std::fs::write(d.join("config.json"), cfg).expect("config");
         std::fs::write(d.join("results.jsonl"), lines.join("\n") + "\n").expect("results");
     };
+    // Through the library's entry point: open the default directory, adopting.
+    let adopt = |root: &std::path::Path, spec: &SuiteSpec, prov: &Provenance| {
+        vkv_eval::suite::Run::open_default(root, spec, prov, &[]).map(|(_, adopted)| adopted)
+    };
     let new = root.join(spec.run_id(&prov));
     make("ruler-new", "", &[]);
     std::fs::rename(root.join("ruler-new"), &new).expect("rename");
@@ -90,7 +94,7 @@ fn legacy_run_directories_are_adopted() {
     make("ruler-old3", "{not json", &[line("d", "dense")]);
     make("niah-old4", &config(&spec, "aa"), &[line("e", "dense")]);
 
-    let got = vkv_eval::legacy::adopt(&root, &new, &spec, &prov).expect("adopt");
+    let got = adopt(&root, &spec, &prov).expect("adopt");
     assert_eq!(got, vec![("ruler-old1".to_string(), 1)]);
     let keys: Vec<String> = load_results(&new.join("results.jsonl"))
         .expect("read")
@@ -99,14 +103,12 @@ fn legacy_run_directories_are_adopted() {
         .collect();
     assert_eq!(keys, ["a", "b"]);
     // Idempotent; a cell added later to the old directory is picked up.
-    assert!(vkv_eval::legacy::adopt(&root, &new, &spec, &prov)
-        .expect("again")
-        .is_empty());
+    assert!(adopt(&root, &spec, &prov).expect("again").is_empty());
     let old1 = root.join("ruler-old1").join("results.jsonl");
     let mut text = std::fs::read_to_string(&old1).expect("read");
     text.push_str(&(line("b", "wave") + "\n"));
     std::fs::write(&old1, text).expect("append");
-    let got = vkv_eval::legacy::adopt(&root, &new, &spec, &prov).expect("third");
+    let got = adopt(&root, &spec, &prov).expect("third");
     assert_eq!(got, vec![("ruler-old1".to_string(), 1)]);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -171,18 +171,17 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
         haystack: hay_text.id.clone(),
         haystack_sha256: hay_text.sha256.clone(),
     };
-    let dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| home.join("eval").join(spec.run_id(&prov)));
-    let run = Run::open(&dir, &spec, &prov, &modes)?;
-    if a.out.is_none() {
-        for (name, n) in vkv_eval::legacy::adopt(&home.join("eval"), &dir, &spec, &prov)? {
-            eprintln!(
-                "adopted {n} results of the same prompts from {name} (older run-directory naming)"
-            );
+    let run = match &a.out {
+        Some(dir) => Run::open(dir, &spec, &prov, &modes)?,
+        None => {
+            let (run, adopted) = Run::open_default(&home.join("eval"), &spec, &prov, &modes)?;
+            for (name, n) in adopted {
+                eprintln!("adopted {n} results of the same prompts from {name} (older run-directory naming)");
+            }
+            run
         }
-    }
+    };
+    let dir = run.dir.clone();
     let done = run.finished(&cells, &modes)?;
     let todo_cells = cells.len() * modes.len() - done.len();
     // Each prompt is prefilled once per prefill storage type, for all the modes sharing it.
@@ -201,8 +200,7 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
                 .iter()
                 .filter(|(_, g)| g.iter().any(|m| pending(m, c)))
                 .map(|(dt, _)| {
-                    let stem = &c.tokens[..c.tokens.len().saturating_sub(1)];
-                    if store.has(stem, *dt) {
+                    if store.has(vkv_eval::runner::saved_part(&c.tokens), *dt) {
                         1
                     } else {
                         c.tokens.len()
