@@ -49,7 +49,8 @@ pub enum Path {
     /// Per-row dot kernels of the given implementation (quantized types: after quantizing the
     /// activations; float types: f32 activations).
     Gemv(DotImpl),
-    /// The register-tiled AVX-512 GEMM (quantized types: VNNI on quantized activations).
+    /// The register-tiled AVX-512 GEMM (quantized types: on quantized activations, with VNNI
+    /// where the CPU has it, else `vpmaddubsw`).
     Gemm,
 }
 

@@ -36,18 +36,28 @@ pub(super) struct Spec {
     pub offset: i32,
     /// Whether the type has a min term (`mw · sx`).
     pub has_min: bool,
+    /// The largest unsigned quant (the GEMM without VNNI sizes its i16 sums by it).
+    pub qmax: u8,
 }
 
 impl Spec {
     /// The spec of a quantized type (None for float types).
     pub(super) fn of(ty: GgmlType) -> Option<Self> {
-        let s = |g, offset, has_min| Some(Self { g, offset, has_min });
+        let s = |g, offset, has_min, qmax| {
+            Some(Self {
+                g,
+                offset,
+                has_min,
+                qmax,
+            })
+        };
         match ty {
-            GgmlType::Q4_0 => s(32, 8, false),
-            GgmlType::Q5_0 => s(32, 16, false),
-            GgmlType::Q8_0 => s(32, 128, false),
-            GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4_K => s(32, 0, true),
-            GgmlType::Q6_K => s(16, 32, false),
+            GgmlType::Q4_0 => s(32, 8, false, 15),
+            GgmlType::Q5_0 => s(32, 16, false, 31),
+            GgmlType::Q8_0 => s(32, 128, false, 255),
+            GgmlType::Q4_1 | GgmlType::Q4_K => s(32, 0, true, 15),
+            GgmlType::Q5_1 => s(32, 0, true, 31),
+            GgmlType::Q6_K => s(16, 32, false, 63),
             GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => None,
         }
     }

@@ -27,6 +27,23 @@ fn fast_paths() -> Vec<Path> {
     p
 }
 
+/// Every fast path's `x · Wᵀ`, named: [`fast_paths`], plus the GEMM without VNNI where the CPU
+/// has VNNI (elsewhere `Path::Gemm` is that one).
+fn run_fast(w: &QMatrix, x: &[f32], m: usize) -> Result<Vec<(String, Vec<f32>)>> {
+    let mut out = Vec::new();
+    for path in fast_paths() {
+        let mut y = vec![f32::NAN; m * w.rows()];
+        w.matmul_with(path, x, m, &mut y)?;
+        out.push((format!("{path:?}"), y));
+    }
+    if gemm::Isa::best() == Some(gemm::Isa::Vnni) && act_kind(w.ty()).is_some() {
+        let mut y = vec![f32::NAN; m * w.rows()];
+        gemm::gemm_with(gemm::Isa::Bw, w, x, m, &mut y)?;
+        out.push(("Gemm(Bw)".into(), y));
+    }
+    Ok(out)
+}
+
 /// Checks `y` (from some path) for `w` and `x`; returns the worst (a)-ratio for reporting.
 fn check(w: &QMatrix, x: &[f32], m: usize, y: &[f32], what: &str) -> Result<f64> {
     let (n, k) = (w.rows(), w.cols());
@@ -91,15 +108,13 @@ fn quantized_paths_match_reference_and_model() -> Result<()> {
                         Bytes::from_vec(weights(ty, rows, k, seed, raw)?),
                     )?;
                     let x = rng.vec(m * k, 1.0);
-                    for path in fast_paths() {
-                        let mut y = vec![f32::NAN; m * rows];
-                        w.matmul_with(path, &x, m, &mut y)?;
+                    for (path, y) in run_fast(&w, &x, m)? {
                         check(
                             &w,
                             &x,
                             m,
                             &y,
-                            &format!("{ty:?} {path:?} {rows}x{k} m={m} raw={raw}"),
+                            &format!("{ty:?} {path} {rows}x{k} m={m} raw={raw}"),
                         )?;
                     }
                 }
@@ -118,10 +133,51 @@ fn quantized_paths_long_rows() -> Result<()> {
         let k = k / ty.block_size() * ty.block_size();
         let w = QMatrix::new(ty, 40, k, Bytes::from_vec(weights(ty, 40, k, 3, false)?))?;
         let x = rng.vec(3 * k, 1.0);
-        for path in fast_paths() {
-            let mut y = vec![f32::NAN; 3 * 40];
-            w.matmul_with(path, &x, 3, &mut y)?;
-            check(&w, &x, 3, &y, &format!("{ty:?} {path:?} long"))?;
+        for (path, y) in run_fast(&w, &x, 3)? {
+            check(&w, &x, 3, &y, &format!("{ty:?} {path} long"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every type's largest quants against the largest activations of either sign: each byte
+/// product at its extreme, where the GEMM without VNNI's i16 sums would saturate if a chunk
+/// held one group too many or Q8_0's quants (255 after the offset) were not split (the result
+/// would be off by thousands).
+#[test]
+fn extreme_quants_do_not_saturate() -> Result<()> {
+    let mut rng = Rng::new(9);
+    for ty in QTYPES {
+        let k = 4 * ty.block_size();
+        let rows = 19;
+        let mut data = weights(ty, rows, k, 1, false)?;
+        // The byte range of each block's quant bits (after the scales; Q6_K's come first);
+        // all ones is every type's top code, 0x7f Q8_0's. The scales stay the quantizer's.
+        let (range, byte) = match ty {
+            GgmlType::Q4_0 | GgmlType::Q5_0 => (2..ty.type_size(), 0xff),
+            GgmlType::Q4_1 | GgmlType::Q5_1 => (4..ty.type_size(), 0xff),
+            GgmlType::Q8_0 => (2..ty.type_size(), 0x7f),
+            GgmlType::Q4_K => (16..ty.type_size(), 0xff),
+            GgmlType::Q6_K => (0..192, 0xff),
+            _ => continue,
+        };
+        for blk in data.chunks_exact_mut(ty.type_size()) {
+            blk[range.clone()].fill(byte);
+        }
+        let w = QMatrix::new(ty, rows, k, Bytes::from_vec(data))?;
+        let m = 9;
+        // Activations of one sign per row (|x| equal: every quant at ±127), then random.
+        let mut x = Vec::with_capacity(m * k);
+        for i in 0..m {
+            let s = if i % 2 == 0 { 1.0 } else { -1.0 };
+            if i < 4 {
+                x.extend(std::iter::repeat_n(s, k));
+            } else {
+                x.extend(rng.vec(k, 1.0));
+            }
+        }
+        for (path, y) in run_fast(&w, &x, m)? {
+            check(&w, &x, m, &y, &format!("{ty:?} {path} extreme"))?;
         }
     }
     Ok(())
