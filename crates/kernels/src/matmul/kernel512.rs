@@ -29,11 +29,15 @@ trait Dp {
     /// Groups of 4 elements per chunk.
     const CHUNK: usize;
 
-    /// A chunk's starting partial sum, given the i32 accumulator.
+    /// A chunk's starting partial sum, given the i32 accumulator (by default the accumulator
+    /// itself: `dp` adds straight into it).
     ///
     /// # Safety
     /// The CPU features of the implementation are enabled in the caller.
-    unsafe fn start(isum: __m512i) -> __m512i;
+    #[inline(always)]
+    unsafe fn start(isum: __m512i) -> __m512i {
+        isum
+    }
 
     /// `part` plus the products of one group: `Σ_{4 bytes} w_u8·x_i8` per i32 lane.
     ///
@@ -41,11 +45,14 @@ trait Dp {
     /// As [`Dp::start`].
     unsafe fn dp(part: __m512i, w: __m512i, x: __m512i) -> __m512i;
 
-    /// The accumulator after a chunk.
+    /// The accumulator after a chunk (by default the partial sum, which started as it).
     ///
     /// # Safety
     /// As [`Dp::start`].
-    unsafe fn flush(isum: __m512i, part: __m512i) -> __m512i;
+    #[inline(always)]
+    unsafe fn flush(_isum: __m512i, part: __m512i) -> __m512i {
+        part
+    }
 }
 
 /// `vpdpbusd` straight into the i32 accumulator.
@@ -64,19 +71,9 @@ impl Dp for Vnni {
     const CHUNK: usize = 8;
 
     #[inline(always)]
-    unsafe fn start(isum: __m512i) -> __m512i {
-        isum
-    }
-
-    #[inline(always)]
     unsafe fn dp(part: __m512i, w: __m512i, x: __m512i) -> __m512i {
         // SAFETY: the caller runs with avx512vnni enabled.
         unsafe { _mm512_dpbusd_epi32(part, w, x) }
-    }
-
-    #[inline(always)]
-    unsafe fn flush(_isum: __m512i, part: __m512i) -> __m512i {
-        part
     }
 }
 
@@ -108,11 +105,6 @@ impl Dp for BwWide {
     const CHUNK: usize = 8;
 
     #[inline(always)]
-    unsafe fn start(isum: __m512i) -> __m512i {
-        isum
-    }
-
-    #[inline(always)]
     unsafe fn dp(part: __m512i, w: __m512i, x: __m512i) -> __m512i {
         // SAFETY: the caller runs with avx512bw enabled.
         unsafe {
@@ -123,11 +115,6 @@ impl Dp for BwWide {
             let s_top = _mm512_madd_epi16(_mm512_maddubs_epi16(top, x), ones);
             _mm512_add_epi32(part, _mm512_add_epi32(s_lo, _mm512_slli_epi32(s_top, 7)))
         }
-    }
-
-    #[inline(always)]
-    unsafe fn flush(_isum: __m512i, part: __m512i) -> __m512i {
-        part
     }
 }
 
