@@ -16,6 +16,11 @@ V=${VKV:-target/release/vkv}
 L=${VKV_HOME:-$HOME/.cache/vectorkv}/eval/logs
 mkdir -p "$L"
 scripts/eval_sync.sh restore >> "$L/chain.log" 2>&1
+# Save every 10 minutes too, so that a session ending mid-step loses at most that much once
+# docs/runs/ is committed (a 16K RULER step is hours long).
+( while sleep 600; do scripts/eval_sync.sh save > /dev/null 2>&1; done ) &
+saver=$!
+trap 'kill $saver 2>/dev/null' EXIT
 step() {
     name=$1; shift
     echo "$(date -u +%FT%TZ) start $name: $*" >> "$L/chain.log"; s=$(date +%s)
@@ -39,12 +44,13 @@ R20="wave:r=0.2,cs=8"
 #
 # r = 0.2's evidence beside dense (issue 4): the pass-key grids at 8K (10 depths), 16K and
 # 32K (5 depths x 2 samples), and issue 4's four RULER tasks at 8K (10 samples) and 16K (20
-# samples; fwe at 16K has its 40 samples in docs/EVAL.md).
+# samples; fwe at 16K has its 40 samples in docs/EVAL.md). The 32K grid (~2 h) goes before
+# RULER 16K (~5 h) so that it finishes within one session.
 step niah-8k-r20   eval niah $M --context 8192 --depths $DEPTHS10 --samples 1 --tasks passkey --kv "dense;$R20"
 step ruler-8k-r20  eval ruler $M --context 8192 --tasks niah_multivalue,cwe,fwe,niah_multikey --kv "dense;$R20"
 step niah-16k-r20  eval niah $M --context 16384 --tasks passkey --kv "dense;$R20"
-step ruler-16k-r20 eval ruler $M --context 16384 --tasks niah_multivalue,cwe,niah_multikey --samples 20 --kv "dense;$R20"
 step niah-32k-r20  eval niah $M --context 32000 --tasks passkey --kv "dense;$R20"
+step ruler-16k-r20 eval ruler $M --context 16384 --tasks niah_multivalue,cwe,niah_multikey --samples 20 --kv "dense;$R20"
 # RULER 32K (issue 3's dense table) with the default beside it: 69 prompts at ~9 min of
 # prefill each on this 2-core machine (~10 h, several sessions).
 step ruler-32k     eval ruler $M --context 32000 --kv "dense;$R20"
