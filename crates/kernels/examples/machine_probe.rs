@@ -150,7 +150,7 @@ fn main() {
     let words = mib * (1 << 20) / 8 / threads.max(1);
     println!(
         "{threads} threads, {} MiB per thread; medians of 3",
-        words * 8 >> 20
+        (words * 8) >> 20
     );
     let mut bufs: Vec<Vec<u64>> = (0..threads).map(|_| vec![1u64; words]).collect();
 
