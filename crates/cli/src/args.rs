@@ -176,6 +176,11 @@ pub struct BenchArgs {
     /// Write a report directory (report.md, report.json, PNG line plots) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Skip the machine probe (FMA peak, memory bandwidth and random-read latency: ~5 s and
+    /// 512 MiB before the first measurement) that the reports record beside the numbers. On a
+    /// shared machine, decode speed moves with its memory from day to day; the probe says when.
+    #[arg(long)]
+    pub no_probe: bool,
 }
 
 /// `vkv data`.

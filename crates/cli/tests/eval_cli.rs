@@ -297,7 +297,8 @@ fn vkv_eval_text() -> PathBuf {
 
 /// `vkv bench` with a wave cache whose slow tier is a memory-mapped file and whose fast tier
 /// holds one retrieval zone: the report names the fast tier's cluster hit rate (a fraction,
-/// after the decode runs) for that mode and none for dense, whose cache has no tiers.
+/// after the decode runs) for that mode and none for dense, whose cache has no tiers; the
+/// machine probe is recorded in the configuration.
 #[test]
 fn bench_reports_the_fast_tier_hit_rate() {
     let dir = tmp("bench");
@@ -335,6 +336,12 @@ fn bench_reports_the_fast_tier_hit_rate() {
     let j: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).expect("report.json"))
             .expect("json");
+    assert!(
+        j["config"]["machine"]["summary"]
+            .as_str()
+            .is_some_and(|m| m.contains("GFLOP/s") && m.contains("ns")),
+        "the machine probe is recorded: {j}"
+    );
     let mem = j["memory"].as_array().expect("memory");
     let rate = |prefix: &str| {
         mem.iter()

@@ -12,6 +12,8 @@
 //! - [`attention`]: exact attention with online softmax: tiled for prefill (never an N×N score
 //!   matrix) and GQA-grouped for decode; both return the log-sum-exp per head so that partial
 //!   results can be merged by the sparse KV backends.
+//! - [`probe`]: a few seconds' measurement of the machine (FMA peak, memory bandwidth and
+//!   latency) that benchmarks record beside their numbers.
 //! - [`tensor`]: [`Tensor`], an f32 activation tensor whose storage is an enum, so that a CUDA
 //!   storage plugs in beside the CPU one without touching model code.
 //!
@@ -27,6 +29,7 @@ pub mod dtype;
 pub mod error;
 pub mod matmul;
 pub mod ops;
+pub mod probe;
 pub mod quant;
 pub mod tensor;
 #[cfg(test)]

@@ -75,6 +75,11 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
         a.n_gen,
         a.reps
     );
+    let machine = (!a.no_probe).then(|| {
+        let p = vkv_kernels::probe::probe(512);
+        eprintln!("machine: {}", p.summary());
+        probe_json(&p)
+    });
     let mut samples: Vec<Sample> = Vec::new();
     let mut memory = Vec::new();
     for &depth in &spec.depths {
@@ -130,18 +135,28 @@ pub fn run(home: &Path, a: BenchArgs) -> anyhow::Result<()> {
     );
     if let Some(dir) = &a.out {
         let cfg = serde_json::json!({"model": name, "model_path": src.path(), "model_sha256": super::eval::model_sha256(src.path())?, "threads": threads,
-            "n_prompt": a.n_prompt, "n_gen": a.n_gen, "reps": a.reps, "depths": a.context, "kv": a.kv, "llama_cpp": a.llama_cpp});
+            "n_prompt": a.n_prompt, "n_gen": a.n_gen, "reps": a.reps, "depths": a.context, "kv": a.kv, "llama_cpp": a.llama_cpp, "machine": machine});
         super::bench_report::write(dir, &cfg, &samples, &modes, &spec, &memory)?;
     }
     if let Some(path) = &a.json {
         let rows = summary(&samples);
         let j = serde_json::json!({
             "model": name, "model_path": src.path(), "threads": threads, "n_prompt": a.n_prompt, "n_gen": a.n_gen,
-            "reps": a.reps, "medians": rows, "samples": samples,
+            "reps": a.reps, "machine": machine, "medians": rows, "samples": samples,
         });
         std::fs::write(path, serde_json::to_string_pretty(&j)?)?;
     }
     Ok(())
+}
+
+/// The probe as the reports record it: the summary line and every figure.
+fn probe_json(p: &vkv_kernels::probe::MachineProbe) -> serde_json::Value {
+    let both = |x: vkv_kernels::probe::PerThreads| serde_json::json!({"one_thread": x.one, "all_threads": x.all});
+    serde_json::json!({
+        "summary": p.summary(), "threads": p.threads, "simd": p.simd, "vnni": p.vnni,
+        "fma_gflops": both(p.fma_gflops), "stream_read_gbs": both(p.stream_gbs),
+        "random_read_ns": both(p.latency_ns), "mib_per_thread": p.mib_per_thread,
+    })
 }
 
 fn med(samples: &[Sample], kv: &str, depth: usize, test: &str) -> Option<f64> {

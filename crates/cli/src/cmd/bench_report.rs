@@ -51,9 +51,12 @@ pub fn write(
     names.extend(llama);
     let rss = peak_rss_bytes();
     let mut md = format!(
-        "## vkv bench — {}\n\n`{}`\n\nMedians over {} repetitions. pp = prefill {} new tokens at the depth; tg = decode {} tokens at the depth; attention = time inside the KV backend's `attend` (all layers) per decode step. Peak RSS of the vkv process: {}.\n\n| depth | KV | pp tok/s | tg tok/s | attention ms / decode step | KV fast MiB | KV slow MiB | index MiB | fast-tier hit rate |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "## vkv bench — {}\n\n`{}`\n\n{}Medians over {} repetitions. pp = prefill {} new tokens at the depth; tg = decode {} tokens at the depth; attention = time inside the KV backend's `attend` (all layers) per decode step. Peak RSS of the vkv process: {}.\n\n| depth | KV | pp tok/s | tg tok/s | attention ms / decode step | KV fast MiB | KV slow MiB | index MiB | fast-tier hit rate |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
         cfg["model"].as_str().unwrap_or(""),
         cfg,
+        cfg["machine"]["summary"]
+            .as_str()
+            .map_or(String::new(), |m| format!("Machine: {m}.\n\n")),
         cfg["reps"],
         spec.n_prompt,
         spec.n_gen,
