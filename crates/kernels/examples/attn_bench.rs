@@ -39,7 +39,9 @@ fn main() -> vkv_kernels::Result<()> {
         depths
     };
     let (g, d, hk) = (7usize, 64usize, 2usize);
-    println!("| test | depth | ms / layer | GFLOP/s | KV GB/s |\n|---|---:|---:|---:|---:|");
+    println!(
+        "| test | depth | ms / layer | GFLOP/s | % of FMA peak | KV GB/s |\n|---|---:|---:|---:|---:|---:|"
+    );
     for &depth in &depths {
         for (test, n_new) in [("decode", 1usize), ("prefill512", 512)] {
             let n = depth + n_new;
@@ -59,7 +61,9 @@ fn main() -> vkv_kernels::Result<()> {
                 .collect();
             let reps = if n_new == 1 { 20 } else { 3 };
             let mut times = Vec::new();
+            let mut peaks = Vec::new();
             for _ in 0..reps {
+                peaks.push(hk as f64 * vkv_kernels::probe::fma_peak_gflops());
                 let t0 = Instant::now();
                 // Split like DenseKv: prefill by 16-token chunks per head, decode by key ranges.
                 let tasks: Vec<(usize, usize, usize)> = if n_new == 1 {
@@ -138,10 +142,12 @@ fn main() -> vkv_kernels::Result<()> {
             } else {
                 "–".into()
             };
+            let peak = median(peaks);
             println!(
-                "| {test} | {depth} | {:.3} | {:.1} | {gbs} |",
+                "| {test} | {depth} | {:.3} | {:.1} | {:.0} | {gbs} |",
                 t * 1e3,
-                flop / t / 1e9
+                flop / t / 1e9,
+                100.0 * flop / t / 1e9 / peak
             );
         }
     }

@@ -97,6 +97,13 @@ pub fn probe(mib: usize) -> MachineProbe {
     }
 }
 
+/// One thread's FMA peak in GFLOP/s right now (~0.1 s; 0 without a known vector unit). A
+/// compute-bound benchmark that divides its rate by this peak, measured beside it, reports an
+/// efficiency that does not move with the machine's clock.
+pub fn fma_peak_gflops() -> f64 {
+    fma_rate(FMA_ITERS).1
+}
+
 /// FMA iterations per measurement (12 chains each): ~0.1 s.
 const FMA_ITERS: u64 = 10_000_000;
 
