@@ -1,7 +1,9 @@
 //! Attention micro-benchmark: one KV head's GQA group (qwen2.5-0.5b shapes: G = 7, d = 64,
 //! f16 K/V) at several depths, prefill (512 new tokens) and decode (1 token), 2 KV heads run
 //! in parallel as in a real layer. Prints time per layer, GFLOP/s (4·n_q·n_k·d per head:
-//! QKᵀ and PV) and, for decode, the K/V bytes read per second.
+//! QKᵀ and PV), that rate as a percentage of the FMA peak measured beside it (which moves with
+//! the shared machine's clock less than the rate does) and, for decode, the K/V bytes read per
+//! second.
 //!
 //! `cargo run --release -p vkv-kernels --example attn_bench [depths...]`
 
