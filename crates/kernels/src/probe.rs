@@ -67,10 +67,9 @@ pub fn probe(mib: usize) -> MachineProbe {
     let words = (mib << 20) / 8 / threads;
     let words = words.max(2 << 20) / 8 * 8;
     let mut bufs: Vec<Vec<u64>> = (0..threads).map(|_| vec![1u64; words]).collect();
-    let (simd, _) = fma_rate(1);
     let fma = PerThreads {
-        one: median3(|| fma_rate(FMA_ITERS).1),
-        all: median3(|| on_threads(threads, |_| fma_rate(FMA_ITERS).1).iter().sum()),
+        one: median3(|| fma_rate(FMA_ITERS)),
+        all: median3(|| on_threads(threads, |_| fma_rate(FMA_ITERS)).iter().sum()),
     };
     let stream = PerThreads {
         one: median3(|| bufs.first().map_or(0.0, |b| stream_rate(b))),
@@ -88,7 +87,7 @@ pub fn probe(mib: usize) -> MachineProbe {
     };
     MachineProbe {
         threads,
-        simd,
+        simd: simd_level(),
         vnni: cpu::features().avx512_vnni,
         fma_gflops: fma,
         stream_gbs: stream,
@@ -101,7 +100,7 @@ pub fn probe(mib: usize) -> MachineProbe {
 /// compute-bound benchmark that divides its rate by this peak, measured beside it, reports an
 /// efficiency that does not move with the machine's clock.
 pub fn fma_peak_gflops() -> f64 {
-    fma_rate(FMA_ITERS).1
+    fma_rate(FMA_ITERS)
 }
 
 /// FMA iterations per measurement (12 chains each): ~0.1 s.
@@ -125,31 +124,40 @@ fn on_threads<T: Send>(threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> 
     })
 }
 
-/// The SIMD level and one thread's FMA rate in GFLOP/s over `iters` iterations of 12
-/// independent FMA chains.
-fn fma_rate(iters: u64) -> (&'static str, f64) {
+/// The vector unit the FMA probe uses: `avx512`, `avx2` or `none`.
+fn simd_level() -> &'static str {
+    let f = cpu::features();
+    if f.avx512 {
+        "avx512"
+    } else if f.avx2 {
+        "avx2"
+    } else {
+        "none"
+    }
+}
+
+/// One thread's FMA rate in GFLOP/s over `iters` iterations of 12 independent FMA chains (0
+/// without a vector unit this probe knows).
+fn fma_rate(iters: u64) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
-        let f = cpu::features();
         let t0 = Instant::now();
-        // SAFETY: each body runs only where its feature was detected.
-        let (x, lanes, name) = unsafe {
-            if f.avx512 {
-                (x86::chains512(iters), 16.0, "avx512")
-            } else if f.avx2 {
-                (x86::chains256(iters), 8.0, "avx2")
-            } else {
-                return ("none", 0.0);
+        // SAFETY: each body runs only where `simd_level` found its feature.
+        let (x, lanes) = unsafe {
+            match simd_level() {
+                "avx512" => (x86::chains512(iters), 16.0),
+                "avx2" => (x86::chains256(iters), 8.0),
+                _ => return 0.0,
             }
         };
         let secs = t0.elapsed().as_secs_f64().max(1e-9);
         std::hint::black_box(x);
-        (name, iters as f64 * 12.0 * lanes * 2.0 / secs / 1e9)
+        iters as f64 * 12.0 * lanes * 2.0 / secs / 1e9
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = iters;
-        ("none", 0.0)
+        0.0
     }
 }
 
