@@ -333,6 +333,12 @@ pub struct EvalTaskArgs {
     /// instead of prefilling. Saved prefills are always loaded when present.
     #[arg(long)]
     pub save_prefills: bool,
+    /// Run only block I of N of the cells (contiguous in run order), e.g. `--shard 2/2` on a
+    /// second machine while the first runs everything from the start; merge the run
+    /// directories' results.jsonl (scripts/eval_sync.sh), then a run without --shard skips
+    /// every merged cell. The report covers this shard's cells.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Print the prompt of the first cell and exit.
     #[arg(long)]
     pub show_prompt: bool,

@@ -9,7 +9,8 @@
 //! - [`runner`]: runs task cells through a KV mode with prefix reuse and resumable JSONL results;
 //!   [`suite`]: a NIAH grid / RULER suite as one resumable run directory; [`legacy`]: run
 //!   directories of the older naming merged into it; [`prefill_store`]: saved prompt prefills,
-//!   so new KV modes over finished prompts skip the prefill.
+//!   so new KV modes over finished prompts skip the prefill; [`shard`]: one grid split across
+//!   machines.
 //! - [`timed`]: attention time per step and peak RSS for `vkv bench`.
 //! - [`report`], [`plot`]: markdown + JSON + PNG reports.
 //! - [`ppl_window`]: sliding-window perplexity; [`fidelity`]: per-layer/head attention error
@@ -32,6 +33,7 @@ pub mod ppl_window;
 pub mod prefill_store;
 pub mod report;
 pub mod runner;
+pub mod shard;
 pub mod stats;
 pub mod suite;
 pub mod tasks;

@@ -145,7 +145,13 @@ fn run_suite(home: &Path, suite: Suite, a: EvalTaskArgs) -> anyhow::Result<()> {
     spec.validate(lm.transformer.config.context_length)?;
     let t0 = Instant::now();
     let hay = Haystack::new(&hay_text.id, &hay_text.text, &lm.tokenizer)?;
-    let cells = spec.cells(&lm.tokenizer, &hay)?;
+    let mut cells = spec.cells(&lm.tokenizer, &hay)?;
+    if let Some(s) = &a.shard {
+        let shard = vkv_eval::shard::Shard::parse(s)?;
+        let all = cells.len();
+        cells = shard.select(cells);
+        eprintln!("shard {s}: {} of {all} cells", cells.len());
+    }
     eprintln!(
         "{} cells generated in {:.1}s (haystack {}: {} tokens)",
         cells.len(),
