@@ -1,5 +1,5 @@
 //! `vkv data` / `vkv eval` from the command line: the `--quick` NIAH profile on smollm2-135m
-//! (reports written, a re-run resumes), and bad input (unknown corpus, missing text, corrupt
+//! (run as two shards, then whole: reports written, nothing redone), and bad input (unknown corpus, missing text, corrupt
 //! cached corpus, context too long, unknown task/mode) as one clear error line and exit 1.
 
 use std::path::PathBuf;
@@ -14,24 +14,33 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// The quick grid (4 cells) run as two shards and then whole: the shards split the cells,
+/// and the whole run finds all four done and reports them.
 #[test]
 fn quick_niah_runs_and_resumes() {
     let out_dir = tmp("quick");
     let o = out_dir.to_str().unwrap_or_default();
     let t0 = std::time::Instant::now();
-    let out = vkv(
-        &home(),
-        &["eval", "niah", "--quick", "-m", "smollm2-135m", "--out", o],
-    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["eval", "niah", "--quick", "-m", "smollm2-135m", "--out", o];
+        args.extend_from_slice(extra);
+        let out = vkv(&home(), &args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {err}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+    };
+    let (_, err) = run(&["--shard", "1/2"]);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains("shard 1/2: 2 of 4 cells") && err.contains("0 cells done, 2 to run"),
+        "{err}"
     );
+    let (_, err) = run(&["--shard", "2/2"]);
+    assert!(err.contains("0 cells done, 2 to run"), "{err}");
     eprintln!("vkv eval niah --quick: {:.1}s", t0.elapsed().as_secs_f64());
-    let md = String::from_utf8_lossy(&out.stdout);
+    let (md, err) = run(&[]);
+    assert!(err.contains("4 cells done, 0 to run"), "{err}");
     assert!(
-        md.contains("niah/passkey") && md.contains("| 0.25 |"),
+        md.contains("niah/passkey") && md.contains("| 0.25 |") && md.contains("| 0.75 |"),
         "{md}"
     );
     for f in [
@@ -43,15 +52,6 @@ fn quick_niah_runs_and_resumes() {
     ] {
         assert!(out_dir.join(f).is_file(), "{f}");
     }
-    let again = vkv(
-        &home(),
-        &["eval", "niah", "--quick", "-m", "smollm2-135m", "--out", o],
-    );
-    let err = String::from_utf8_lossy(&again.stderr);
-    assert!(
-        again.status.success() && err.contains("4 cells done, 0 to run"),
-        "{err}"
-    );
     let _ = std::fs::remove_dir_all(&out_dir);
 }
 
@@ -138,6 +138,21 @@ fn bad_eval_input() {
             ],
         ),
         "unknown KV mode",
+    );
+    assert_clear_error(
+        &vkv(
+            &h,
+            &[
+                "eval",
+                "niah",
+                "-m",
+                "smollm2-135m",
+                "--quick",
+                "--shard",
+                "3/2",
+            ],
+        ),
+        "bad shard",
     );
     // A corrupted cached corpus text in a private home.
     let ph = tmp("home");

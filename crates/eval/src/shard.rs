@@ -22,21 +22,31 @@ pub struct Shard {
 impl Shard {
     /// Parse the 1-based `I/N` of the command line (`2/2` = the second half).
     pub fn parse(s: &str) -> Result<Shard> {
-        let bad = || Error::Config(format!("bad shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/2"));
+        let bad = || {
+            Error::Config(format!(
+                "bad shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/2"
+            ))
+        };
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let i: usize = i.trim().parse().map_err(|_| bad())?;
         let n: usize = n.trim().parse().map_err(|_| bad())?;
         if i == 0 || i > n {
             return Err(bad());
         }
-        Ok(Shard { index: i - 1, count: n })
+        Ok(Shard {
+            index: i - 1,
+            count: n,
+        })
     }
 
     /// This shard's cells, in run order.
     pub fn select(&self, mut cells: Vec<TaskSample>) -> Vec<TaskSample> {
         cells.sort_by(|a, b| a.tokens.cmp(&b.tokens).then_with(|| a.key().cmp(&b.key())));
         let n = cells.len();
-        let (lo, hi) = (n * self.index / self.count, n * (self.index + 1) / self.count);
+        let (lo, hi) = (
+            n * self.index / self.count,
+            n * (self.index + 1) / self.count,
+        );
         cells.drain(lo..hi).collect()
     }
 }
@@ -60,11 +70,19 @@ mod tests {
 
     /// Seven cells in a scrambled order, two sharing a prefix.
     fn cells() -> Vec<TaskSample> {
-        [vec![5, 1], vec![2], vec![9, 9, 9], vec![2, 7], vec![0, 4], vec![5], vec![3, 3]]
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| cell(i, t))
-            .collect()
+        [
+            vec![5, 1],
+            vec![2],
+            vec![9, 9, 9],
+            vec![2, 7],
+            vec![0, 4],
+            vec![5],
+            vec![3, 3],
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| cell(i, t))
+        .collect()
     }
 
     #[test]
@@ -73,7 +91,11 @@ mod tests {
             let mut seen = vec![];
             for index in 0..count {
                 let block = Shard { index, count }.select(cells());
-                assert!(block.len() <= 7usize.div_ceil(count), "{index}/{count}: {}", block.len());
+                assert!(
+                    block.len() <= 7usize.div_ceil(count),
+                    "{index}/{count}: {}",
+                    block.len()
+                );
                 seen.extend(block.into_iter().map(|c| c.tokens));
             }
             // Concatenated, the blocks are every cell once, sorted by tokens.
@@ -90,13 +112,19 @@ mod tests {
         let s = Shard { index: 1, count: 3 };
         let keys = |v: Vec<TaskSample>| v.iter().map(TaskSample::key).collect::<Vec<_>>();
         assert_eq!(keys(s.select(cells())), keys(s.select(rev)));
-        assert_eq!(keys(s.select(cells())), ["ruler/cwe|16|-|3", "ruler/cwe|16|-|6"]);
+        assert_eq!(
+            keys(s.select(cells())),
+            ["ruler/cwe|16|-|3", "ruler/cwe|16|-|6"]
+        );
     }
 
     #[test]
     fn parse_is_one_based_and_checked() {
         assert_eq!(Shard::parse("2/2").ok(), Some(Shard { index: 1, count: 2 }));
-        assert_eq!(Shard::parse(" 1 / 3 ").ok(), Some(Shard { index: 0, count: 3 }));
+        assert_eq!(
+            Shard::parse(" 1 / 3 ").ok(),
+            Some(Shard { index: 0, count: 3 })
+        );
         for bad in ["0/2", "3/2", "2", "a/b", "1/0", ""] {
             assert!(Shard::parse(bad).is_err(), "{bad:?}");
         }
