@@ -50,6 +50,9 @@ step niah-8k-r20   eval niah $M --context 8192 --depths $DEPTHS10 --samples 1 --
 step ruler-8k-r20  eval ruler $M --context 8192 --tasks niah_multivalue,cwe,fwe,niah_multikey --kv "dense;$R20"
 step niah-16k-r20  eval niah $M --context 16384 --tasks passkey --kv "dense;$R20"
 step niah-32k-r20  eval niah $M --context 32000 --tasks passkey --kv "dense;$R20"
+# Samples 0-9 first (prompts run in token order, not sample order), so that a 10-sample
+# verdict comes within one session; then the 20.
+step ruler-16k-r20-10 eval ruler $M --context 16384 --tasks niah_multivalue,cwe,niah_multikey --samples 10 --kv "dense;$R20"
 step ruler-16k-r20 eval ruler $M --context 16384 --tasks niah_multivalue,cwe,niah_multikey --samples 20 --kv "dense;$R20"
 # RULER 32K (issue 3's dense table) with the default beside it: 69 prompts at ~9 min of
 # prefill each on this 2-core machine (~10 h, several sessions).
