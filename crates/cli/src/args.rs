@@ -308,10 +308,12 @@ pub struct EvalTaskArgs {
     /// NIAH: needle depths as fractions (comma list) [default: 0,0.25,0.5,0.75,1].
     #[arg(long, value_delimiter = ',')]
     pub depths: Vec<f64>,
-    /// Samples per cell (NIAH: per length x depth; RULER: per task x length).
+    /// Samples per cell (NIAH: per length x depth, default 2; RULER: per task x length,
+    /// default 10). Sample i's prompt does not depend on this number, so raising it adds cells.
     #[arg(long)]
     pub samples: Option<usize>,
-    /// NIAH needle kinds (passkey, uuid, kv) or RULER tasks (comma list) [default: all].
+    /// NIAH needle kinds (passkey, uuid, kv) or RULER tasks (niah_single, niah_multikey,
+    /// niah_multivalue, niah_multiquery, vt, cwe, fwe), comma list [default: all].
     #[arg(long, value_delimiter = ',')]
     pub tasks: Vec<String>,
     /// Haystack text (corpus id or file).
