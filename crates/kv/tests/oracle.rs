@@ -358,7 +358,7 @@ fn short_prompt_stays_exact() -> anyhow::Result<()> {
     let info = wave.head_info(1, 1)?;
     assert_eq!(
         (info.updates, info.n_clusters, info.nprobe, info.es),
-        (1, 128, 13, 30), // 1024 / 8 clusters: nprobe round(12.8), es round(29.7)
+        (1, 128, 26, 30), // 1024 / 8 clusters: nprobe round(0.2 · 128), es round(0.232 · 128)
         "{info:?}"
     );
     Ok(())
