@@ -10,7 +10,7 @@
 //! - [`backends::dense`]: [`DenseKv`], exact attention over every stored token: the oracle that
 //!   every other backend is tested against.
 //! - [`backends::wave`]: [`WaveKv`], RetroInfer's tripartite attention over the wave index and
-//!   wave buffer (knobs: [`WaveConfig`], `--kv wave:r=0.1,e=0.232,cache=3`).
+//!   wave buffer (knobs: [`WaveConfig`], `--kv wave:r=0.2,e=0.232,cache=3`).
 //! - [`index`]: which tokens a query reads (the wave index: segmented k-means clusters).
 //! - [`storage`]: where bytes live (slow tier in RAM or a mapped file, fast-tier cluster cache).
 //! - [`attn`]: attention pieces shared by sparse backends (segment attention, weighted
