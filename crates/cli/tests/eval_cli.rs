@@ -94,66 +94,16 @@ fn bad_eval_input() {
         ),
         "context length",
     );
-    assert_clear_error(
-        &vkv(
-            &h,
-            &[
-                "eval",
-                "niah",
-                "-m",
-                "smollm2-135m",
-                "--quick",
-                "--tasks",
-                "password",
-            ],
-        ),
-        "unknown needle kind",
-    );
-    assert_clear_error(
-        &vkv(
-            &h,
-            &[
-                "eval",
-                "ruler",
-                "-m",
-                "smollm2-135m",
-                "--quick",
-                "--tasks",
-                "qa",
-            ],
-        ),
-        "unknown RULER task",
-    );
-    assert_clear_error(
-        &vkv(
-            &h,
-            &[
-                "eval",
-                "niah",
-                "-m",
-                "smollm2-135m",
-                "--quick",
-                "--kv",
-                "wavy",
-            ],
-        ),
-        "unknown KV mode",
-    );
-    assert_clear_error(
-        &vkv(
-            &h,
-            &[
-                "eval",
-                "niah",
-                "-m",
-                "smollm2-135m",
-                "--quick",
-                "--shard",
-                "3/2",
-            ],
-        ),
-        "bad shard",
-    );
+    // Bad values of one flag of the quick profile: (suite, flag, value, expected error).
+    for (suite, flag, value, msg) in [
+        ("niah", "--tasks", "password", "unknown needle kind"),
+        ("ruler", "--tasks", "qa", "unknown RULER task"),
+        ("niah", "--kv", "wavy", "unknown KV mode"),
+        ("niah", "--shard", "3/2", "bad shard"),
+    ] {
+        let args = ["eval", suite, "-m", "smollm2-135m", "--quick", flag, value];
+        assert_clear_error(&vkv(&h, &args), msg);
+    }
     // A corrupted cached corpus text in a private home.
     let ph = tmp("home");
     let p = ph.join("data/canterbury");
