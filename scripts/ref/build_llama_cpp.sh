@@ -53,9 +53,21 @@ CMAKE=$DIR/venv/bin/cmake
 NINJA=$DIR/venv/bin/ninja
 
 # 3. configure ---------------------------------------------------------------------------------
+# On CPUs with AMX (Sapphire Rapids and later), GGML_NATIVE compiles ggml's AMX path, and in
+# this llama.cpp version its prefill dies with SIGILL on the first `tileloadd` (tiles not
+# configured in a worker thread; seen 2026-12-01 on a 2-vCPU Xeon VM with amx_int8, where
+# `llama-bench --repack 0`, which skips the AMX buffers, runs). Compile without AMX there:
+# GCC's explicit -mno-* flags win over -march=native whatever their order, and the AVX-512
+# VNNI/BF16 kernels (the rest of -march=native) stay.
+NOAMX=""
+if grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
+    NOAMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+    log "CPU has AMX: building without it ($NOAMX)"
+fi
 if [ ! -f "$BUILD/build.ninja" ]; then
     log "configuring $BUILD"
     "$CMAKE" -S "$LLAMA" -B "$BUILD" -G Ninja \
+        -DCMAKE_C_FLAGS="$NOAMX" -DCMAKE_CXX_FLAGS="$NOAMX" \
         -DCMAKE_MAKE_PROGRAM="$NINJA" \
         -DCMAKE_BUILD_TYPE=Release \
         -DBUILD_SHARED_LIBS=ON \
