@@ -54,15 +54,20 @@ NINJA=$DIR/venv/bin/ninja
 
 # 3. configure ---------------------------------------------------------------------------------
 # On CPUs with AMX (Sapphire Rapids and later), GGML_NATIVE compiles ggml's AMX path, and in
-# this llama.cpp version its prefill dies with SIGILL on the first `tileloadd` (tiles not
-# configured in a worker thread; seen 2026-12-01 on a 2-vCPU Xeon VM with amx_int8, where
-# `llama-bench --repack 0`, which skips the AMX buffers, runs). Compile without AMX there:
-# GCC's explicit -mno-* flags win over -march=native whatever their order, and the AVX-512
-# VNNI/BF16 kernels (the rest of -march=native) stay.
+# this llama.cpp version every prefill died on it (2026-12-01, a 2-vCPU Xeon VM with amx_int8,
+# whose kernel grants AMX: the first `tileloadd` raised an invalid-opcode SIGILL; `llama-bench
+# --repack 0`, which skips the AMX buffers, ran). Compile without AMX there: GCC's explicit
+# -mno-* flags win over -march=native whatever their order, and the AVX-512 VNNI/BF16 kernels
+# (the rest of -march=native) stay. A build directory configured with other flags (an earlier
+# run of this script) is configured again, which rebuilds it.
 NOAMX=""
 if grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
     NOAMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
     log "CPU has AMX: building without it ($NOAMX)"
+fi
+if [ -f "$BUILD/CMakeCache.txt" ] && ! grep -qxF "CMAKE_C_FLAGS:STRING=$NOAMX" "$BUILD/CMakeCache.txt"; then
+    log "$BUILD was configured with other compiler flags: configuring it again"
+    rm -f "$BUILD/build.ninja" "$BIN"/llama-* "$BIN/vkv-dump-logits"
 fi
 if [ ! -f "$BUILD/build.ninja" ]; then
     log "configuring $BUILD"
