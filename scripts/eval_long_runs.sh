@@ -55,5 +55,5 @@ step niah-32k-r20  eval niah $M --context 32000 --tasks passkey --kv "dense;$R20
 step ruler-16k-r20-10 eval ruler $M --context 16384 --tasks niah_multivalue,cwe,niah_multikey --samples 10 --kv "dense;$R20"
 step ruler-16k-r20 eval ruler $M --context 16384 --tasks niah_multivalue,cwe,niah_multikey --samples 20 --kv "dense;$R20"
 # RULER 32K (issue 3's dense table) with the default beside it: 70 prompts at 6-15 min each
-# on 2 cores depending on the CPU (7-17 h, several sessions).
+# on 2 cores depending on the CPU (7-17 h, several sessions; done 2026-12-01).
 step ruler-32k     eval ruler $M --context 32000 --kv "dense;$R20"
